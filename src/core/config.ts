@@ -1,0 +1,101 @@
+import { z } from 'zod';
+import { StreamragError } from './errors.ts';
+
+/**
+ * All configuration, parsed and validated once from a plain environment object
+ * (`process.env` on Node, the `env` binding on Workers). A bad value stops start-up
+ * with a message naming the variable.
+ */
+export interface Config {
+  databaseUrl: string | undefined;
+  dataDir: string;
+  pgPoolMax: number;
+  openaiApiKey: string | undefined;
+  openaiBaseUrl: string | undefined;
+  embeddingModel: string | undefined;
+  embeddingDimensions: number | undefined;
+  embeddingsBaseUrl: string | undefined;
+  embeddingsApiKey: string | undefined;
+  embeddingBatchSize: number;
+  chunkSize: number;
+  chunkOverlap: number;
+  ingestMaxFileBytes: number;
+  hnswEfSearch: number;
+}
+
+export type Environment = Record<string, string | undefined>;
+
+const optionalText = z
+  .string()
+  .trim()
+  .optional()
+  .transform((value) => (value === '' ? undefined : value));
+
+const integer = (min: number, max: number) =>
+  z.coerce
+    .number()
+    .refine(Number.isInteger, 'must be a whole number')
+    .refine((value) => value >= min && value <= max, `must be between ${min} and ${max}`);
+
+const url = optionalText.refine(
+  (value) => value === undefined || URL.canParse(value),
+  'must be a URL such as http://127.0.0.1:11434/v1',
+);
+
+const schema = z
+  .object({
+    DATABASE_URL: optionalText.refine(
+      (value) => value === undefined || /^postgres(ql)?:\/\//.test(value),
+      'must be a postgres:// or postgresql:// URL',
+    ),
+    DATA_DIR: optionalText.default('./.data'),
+    // Measured on 2 cores (docs/benchmarks.md): throughput peaks around 4 connections.
+    PG_POOL_MAX: integer(1, 1000).default(4),
+    OPENAI_API_KEY: optionalText,
+    OPENAI_BASE_URL: url,
+    EMBEDDING_MODEL: optionalText,
+    EMBEDDING_DIMENSIONS: integer(1, 2000).optional(),
+    EMBEDDINGS_BASE_URL: url,
+    EMBEDDINGS_API_KEY: optionalText,
+    EMBEDDING_BATCH_SIZE: integer(1, 2048).default(256),
+    CHUNK_SIZE: integer(100, 20_000).default(1000),
+    CHUNK_OVERLAP: integer(0, 10_000).default(150),
+    INGEST_MAX_FILE_BYTES: integer(1, 1_000_000_000).default(10_000_000),
+    HNSW_EF_SEARCH: integer(1, 1000).default(100),
+  })
+  .refine((env) => env.CHUNK_OVERLAP < env.CHUNK_SIZE, {
+    path: ['CHUNK_OVERLAP'],
+    message: 'must be smaller than CHUNK_SIZE',
+  });
+
+/**
+ * @example
+ * const config = parseConfig(process.env);
+ * config.chunkSize; // 1000 unless CHUNK_SIZE is set
+ */
+export function parseConfig(environment: Environment): Config {
+  const result = schema.safeParse(environment);
+  if (!result.success) {
+    const problems = result.error.issues.map(
+      (issue) => `${issue.path.join('.') || 'environment'} ${issue.message}`,
+    );
+    throw new StreamragError('invalid_config', `Invalid configuration: ${problems.join('; ')}`);
+  }
+  const env = result.data;
+  return {
+    databaseUrl: env.DATABASE_URL,
+    dataDir: env.DATA_DIR,
+    pgPoolMax: env.PG_POOL_MAX,
+    openaiApiKey: env.OPENAI_API_KEY,
+    openaiBaseUrl: env.OPENAI_BASE_URL,
+    embeddingModel: env.EMBEDDING_MODEL,
+    embeddingDimensions: env.EMBEDDING_DIMENSIONS,
+    embeddingsBaseUrl: env.EMBEDDINGS_BASE_URL,
+    embeddingsApiKey: env.EMBEDDINGS_API_KEY,
+    embeddingBatchSize: env.EMBEDDING_BATCH_SIZE,
+    chunkSize: env.CHUNK_SIZE,
+    chunkOverlap: env.CHUNK_OVERLAP,
+    ingestMaxFileBytes: env.INGEST_MAX_FILE_BYTES,
+    hnswEfSearch: env.HNSW_EF_SEARCH,
+  };
+}

@@ -1,0 +1,48 @@
+import type { EmbeddingsInterface } from '@langchain/core/embeddings';
+import type { Hit, MetadataFilter, SearchMode } from '../core/types.ts';
+import type { Store } from '../store/store.ts';
+
+export interface RetrieveRequest {
+  question: string;
+  mode: SearchMode;
+  k: number;
+  collection?: string;
+  filter?: MetadataFilter;
+}
+
+export interface RetrieveResult {
+  hits: Hit[];
+  timings: { embedMs: number; retrieveMs: number };
+}
+
+/**
+ * Embeds the question (unless the search is text-only) and runs the search, timing both
+ * stages so each request can report where its time went.
+ *
+ * @example
+ * const { hits, timings } = await retrieve({ store, embeddings }, { question, mode: 'hybrid', k: 8 });
+ */
+export async function retrieve(
+  dependencies: { store: Store; embeddings: EmbeddingsInterface },
+  request: RetrieveRequest,
+): Promise<RetrieveResult> {
+  const started = performance.now();
+  const embedding =
+    request.mode === 'text' ? undefined : await dependencies.embeddings.embedQuery(request.question);
+  const embedded = performance.now();
+  const hits = await dependencies.store.search({
+    text: request.question,
+    mode: request.mode,
+    k: request.k,
+    ...(embedding === undefined ? {} : { embedding }),
+    ...(request.collection === undefined ? {} : { collection: request.collection }),
+    ...(request.filter === undefined ? {} : { filter: request.filter }),
+  });
+  const finished = performance.now();
+  return {
+    hits,
+    timings: { embedMs: round(embedded - started), retrieveMs: round(finished - embedded) },
+  };
+}
+
+const round = (milliseconds: number) => Math.round(milliseconds * 100) / 100;

@@ -1,0 +1,48 @@
+import { readdir, readFile } from 'node:fs/promises';
+import type { Config } from '../core/config.ts';
+import type { EmbedderIdentity } from '../core/types.ts';
+import type { Migration } from './migrate.ts';
+import { openPgliteStore } from './pglite-store.ts';
+import { openPostgresStore } from './postgres-store.ts';
+import type { Store, StoreOptions } from './store.ts';
+
+const migrationsDirectory = new URL('../../sql/', import.meta.url);
+
+/** Reads `sql/NNN_name.sql` files, in version order. */
+export async function readMigrations(directory: URL = migrationsDirectory): Promise<Migration[]> {
+  const migrations: Migration[] = [];
+  for (const file of (await readdir(directory)).sort()) {
+    const match = /^(\d+)_(.+)\.sql$/.exec(file);
+    if (match === null) continue;
+    const sql = await readFile(new URL(file, directory), 'utf8');
+    migrations.push({ version: Number(match[1]), name: match[2] as string, sql });
+  }
+  return migrations;
+}
+
+/**
+ * Opens the configured store (PostgreSQL when DATABASE_URL is set, else embedded PGlite),
+ * applying pending migrations and checking the embedder against the database's.
+ */
+export async function openStore(
+  config: Config,
+  identity: EmbedderIdentity,
+  overrides: Partial<StoreOptions> = {},
+): Promise<Store> {
+  const migrations = await readMigrations();
+  const options: StoreOptions = {
+    efSearch: config.hnswEfSearch,
+    insertBatchRows: 500,
+    ...overrides,
+  };
+  if (config.databaseUrl !== undefined) {
+    return openPostgresStore({
+      url: config.databaseUrl,
+      poolMax: config.pgPoolMax,
+      identity,
+      migrations,
+      options,
+    });
+  }
+  return openPgliteStore({ dataDir: config.dataDir, identity, migrations, options });
+}

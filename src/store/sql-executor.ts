@@ -1,0 +1,12 @@
+/**
+ * The little that the shared SQL store needs from a database driver. Both adapters
+ * (postgres.js and PGlite) implement it, so the SQL text — constant strings with `$n`
+ * parameters, never built from values — is literally the same on both engines.
+ */
+export interface SqlExecutor {
+  query<Row = Record<string, unknown>>(text: string, parameters?: readonly unknown[]): Promise<Row[]>;
+  /** Several statements without parameters (migrations, session settings). */
+  script(text: string): Promise<void>;
+  /** Runs `work` in one transaction: committed if it resolves, rolled back if it throws. */
+  transaction<T>(work: (executor: SqlExecutor) => Promise<T>): Promise<T>;
+}

@@ -1,0 +1,210 @@
+import pgvector from 'pgvector';
+import { StreamragError } from '../core/errors.ts';
+import type {
+  ChunkInput,
+  DocumentInput,
+  EmbedderIdentity,
+  Hit,
+  SearchQuery,
+  StoredDocument,
+} from '../core/types.ts';
+import { hybridSearchSql, textSearchSql, vectorSearchSql } from './search-sql.ts';
+import type { SqlExecutor } from './sql-executor.ts';
+import type { Store, StoreOptions, StoreStats, WriteResult } from './store.ts';
+
+/**
+ * The store's logic over any `SqlExecutor`: the postgres.js adapter uses it directly, the
+ * PGlite adapter runs it inside a worker thread.
+ */
+export function createSqlStore(
+  executor: SqlExecutor,
+  settings: {
+    engine: Store['engine'];
+    identity: EmbedderIdentity;
+    options: StoreOptions;
+    close: () => Promise<void>;
+  },
+): Store {
+  const { identity, options } = settings;
+
+  async function findDocument(collection: string, source: string) {
+    const [row] = await executor.query<DocumentRow>(
+      `${documentSelect} WHERE collection = $1 AND source = $2`,
+      [collection, source],
+    );
+    return row === undefined ? undefined : toStoredDocument(row);
+  }
+
+  async function getDocument(id: string) {
+    if (!/^\d{1,18}$/.test(id)) return undefined;
+    const [row] = await executor.query<DocumentRow>(`${documentSelect} WHERE id = $1::bigint`, [
+      id,
+    ]);
+    return row === undefined ? undefined : toStoredDocument(row);
+  }
+
+  async function writeDocument(document: DocumentInput, chunks: ChunkInput[]) {
+    for (const chunk of chunks) {
+      if (chunk.embedding.length !== identity.dimensions) {
+        throw new StreamragError(
+          'embedding_failed',
+          `An embedding has ${chunk.embedding.length} dimensions; this database stores ${identity.dimensions}`,
+        );
+      }
+    }
+    return executor.transaction(async (transaction): Promise<WriteResult> => {
+      const [row] = await transaction.query<{ id: string; inserted: boolean }>(
+        `INSERT INTO documents (collection, source, title, metadata, content_hash, chunk_count)
+         VALUES ($1, $2, $3, $4::text::jsonb, $5, $6)
+         ON CONFLICT (collection, source) DO UPDATE
+           SET title = EXCLUDED.title, metadata = EXCLUDED.metadata,
+               content_hash = EXCLUDED.content_hash, chunk_count = EXCLUDED.chunk_count,
+               updated_at = now()
+           WHERE documents.content_hash IS DISTINCT FROM EXCLUDED.content_hash
+         RETURNING id::text AS id, (xmax = 0) AS inserted`,
+        [
+          document.collection,
+          document.source,
+          document.title,
+          JSON.stringify(document.metadata),
+          document.contentHash,
+          chunks.length,
+        ],
+      );
+      if (row === undefined) {
+        // Same content hash: a concurrent writer (or an earlier run) stored it already.
+        const [existing] = await transaction.query<{ id: string }>(
+          'SELECT id::text AS id FROM documents WHERE collection = $1 AND source = $2',
+          [document.collection, document.source],
+        );
+        return { id: existing?.id ?? '', status: 'unchanged' };
+      }
+      if (!row.inserted) {
+        await transaction.query('DELETE FROM chunks WHERE document_id = $1::bigint', [row.id]);
+      }
+      for (let start = 0; start < chunks.length; start += options.insertBatchRows) {
+        const batch = chunks.slice(start, start + options.insertBatchRows);
+        await transaction.query(
+          `INSERT INTO chunks (document_id, ordinal, content, embedding)
+           SELECT $1::bigint, item.ordinal, item.content, item.embedding::vector
+           FROM unnest($2::int[], $3::text[], $4::text[]) AS item (ordinal, content, embedding)`,
+          [
+            row.id,
+            batch.map((_, index) => start + index),
+            batch.map((chunk) => chunk.content),
+            batch.map((chunk) => pgvector.toSql(chunk.embedding) as string),
+          ],
+        );
+      }
+      return { id: row.id, status: row.inserted ? 'added' : 'updated' };
+    });
+  }
+
+  async function deleteDocument(id: string) {
+    if (!/^\d{1,18}$/.test(id)) return false;
+    const rows = await executor.query('DELETE FROM documents WHERE id = $1::bigint RETURNING id', [
+      id,
+    ]);
+    return rows.length > 0;
+  }
+
+  function searchStatement(query: SearchQuery): { text: string; parameters: unknown[] } {
+    const collection = query.collection ?? null;
+    const filter =
+      query.filter === undefined || Object.keys(query.filter).length === 0
+        ? null
+        : JSON.stringify(query.filter);
+    if (query.mode === 'text') {
+      return { text: textSearchSql, parameters: [query.text, collection, filter, query.k] };
+    }
+    if (query.embedding === undefined) {
+      throw new StreamragError('invalid_request', `${query.mode} search needs a query embedding`);
+    }
+    const embedding = pgvector.toSql(query.embedding) as string;
+    if (query.mode === 'vector') {
+      return { text: vectorSearchSql, parameters: [embedding, collection, filter, query.k] };
+    }
+    const candidates = Math.max(query.k * 4, 40);
+    return {
+      text: hybridSearchSql,
+      parameters: [embedding, query.text, collection, filter, query.k, candidates],
+    };
+  }
+
+  async function search(query: SearchQuery): Promise<Hit[]> {
+    const statement = searchStatement(query);
+    return executor.query<Hit>(statement.text, statement.parameters);
+  }
+
+  async function explainSearch(query: SearchQuery): Promise<string> {
+    const statement = searchStatement(query);
+    const rows = await executor.query<{ 'QUERY PLAN': string }>(
+      `EXPLAIN ${statement.text}`,
+      statement.parameters,
+    );
+    return rows.map((row) => row['QUERY PLAN']).join('\n');
+  }
+
+  async function stats(): Promise<StoreStats> {
+    const [row] = await executor.query<{ documents: number; chunks: number }>(
+      `SELECT (SELECT count(*) FROM documents)::int AS documents,
+              (SELECT count(*) FROM chunks)::int AS chunks`,
+    );
+    return { documents: row?.documents ?? 0, chunks: row?.chunks ?? 0 };
+  }
+
+  async function analyze(): Promise<void> {
+    await executor.script('ANALYZE documents, chunks');
+  }
+
+  return {
+    engine: settings.engine,
+    identity,
+    findDocument,
+    getDocument,
+    writeDocument,
+    deleteDocument,
+    search,
+    explainSearch,
+    stats,
+    analyze,
+    close: settings.close,
+  };
+}
+
+/** Session settings for every connection (see search-sql.ts). */
+export function sessionSettings(options: StoreOptions): Record<string, string> {
+  return {
+    'hnsw.ef_search': String(options.efSearch),
+    'hnsw.iterative_scan': 'relaxed_order',
+  };
+}
+
+const documentSelect = `SELECT id::text AS id, collection, source, title, metadata,
+  content_hash, chunk_count, created_at, updated_at FROM documents`;
+
+interface DocumentRow {
+  id: string;
+  collection: string;
+  source: string;
+  title: string | null;
+  metadata: Record<string, unknown>;
+  content_hash: string;
+  chunk_count: number;
+  created_at: Date | string;
+  updated_at: Date | string;
+}
+
+function toStoredDocument(row: DocumentRow): StoredDocument {
+  return {
+    id: row.id,
+    collection: row.collection,
+    source: row.source,
+    title: row.title,
+    metadata: row.metadata,
+    contentHash: row.content_hash,
+    chunkCount: row.chunk_count,
+    createdAt: new Date(row.created_at).toISOString(),
+    updatedAt: new Date(row.updated_at).toISOString(),
+  };
+}

@@ -1,0 +1,53 @@
+import type {
+  ChunkInput,
+  DocumentInput,
+  EmbedderIdentity,
+  Hit,
+  SearchQuery,
+  StoredDocument,
+  WriteStatus,
+} from '../core/types.ts';
+
+/**
+ * The storage port. Two adapters implement it with the same SQL: PostgreSQL through
+ * postgres.js, and PGlite (embedded, run in a worker thread on Node).
+ */
+export interface Store {
+  readonly engine: 'postgres' | 'pglite';
+  /** The embedder the database was created with. */
+  readonly identity: EmbedderIdentity;
+  findDocument(collection: string, source: string): Promise<StoredDocument | undefined>;
+  getDocument(id: string): Promise<StoredDocument | undefined>;
+  /**
+   * Writes a document and all its chunks in one transaction. An existing document with the
+   * same content hash is left untouched (`unchanged`); a changed one has its chunks replaced
+   * atomically, so a concurrent reader sees the old version or the new one, never a mix.
+   */
+  writeDocument(document: DocumentInput, chunks: ChunkInput[]): Promise<WriteResult>;
+  /** Deletes a document and (by cascade) its chunks; false if there was no such document. */
+  deleteDocument(id: string): Promise<boolean>;
+  search(query: SearchQuery): Promise<Hit[]>;
+  /** The query plan of `search`, as EXPLAIN prints it (for operators and tests). */
+  explainSearch(query: SearchQuery): Promise<string>;
+  stats(): Promise<StoreStats>;
+  /** Refreshes planner statistics (after bulk writes; PGlite has no autovacuum to do it). */
+  analyze(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface WriteResult {
+  id: string;
+  status: WriteStatus;
+}
+
+export interface StoreStats {
+  documents: number;
+  chunks: number;
+}
+
+export interface StoreOptions {
+  /** hnsw.ef_search for vector queries (raised to k when k is larger). */
+  efSearch: number;
+  /** Most chunk rows sent in one INSERT statement (1 = one row per statement). */
+  insertBatchRows: number;
+}
