@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Config } from '../src/core/config.ts';
 import type { ChunkInput, DocumentInput, EmbedderIdentity } from '../src/core/types.ts';
 import { LocalHashEmbeddings } from '../src/embeddings/local-hash-embeddings.ts';
-import { ingest, type IngestInput } from '../src/ingest/pipeline.ts';
+import { type IngestInput, ingest } from '../src/ingest/pipeline.ts';
 import { openStore } from '../src/store/open-store.ts';
 import type { Store, StoreOptions } from '../src/store/store.ts';
 import { testEngines } from './support/databases.ts';
@@ -104,13 +104,25 @@ describe.each(testEngines)('store on $name', (engine) => {
   it('skips an unchanged document without writing, and replaces the chunks of a changed one', async () => {
     const { store } = await openFresh();
     const version = (text: string): IngestInput[] => [
-      { kind: 'document', path: 'notes.md', document: { source: 'notes.md', title: 'Notes', format: 'markdown', text } },
+      {
+        kind: 'document',
+        path: 'notes.md',
+        document: { source: 'notes.md', title: 'Notes', format: 'markdown', text },
+      },
     ];
-    const first = await ingest(version('alpha one\n\nalpha two'), { store, embeddings }, ingestOptions());
+    const first = await ingest(
+      version('alpha one\n\nalpha two'),
+      { store, embeddings },
+      ingestOptions(),
+    );
     expect(first).toMatchObject({ added: 1, updated: 0, unchanged: 0, chunks: 1 });
     const before = await store.findDocument('default', 'notes.md');
 
-    const again = await ingest(version('alpha one\n\nalpha two'), { store, embeddings }, ingestOptions());
+    const again = await ingest(
+      version('alpha one\n\nalpha two'),
+      { store, embeddings },
+      ingestOptions(),
+    );
     expect(again).toMatchObject({ added: 0, updated: 0, unchanged: 1, chunks: 0 });
     expect(await store.findDocument('default', 'notes.md')).toEqual(before);
 
@@ -125,8 +137,14 @@ describe.each(testEngines)('store on $name', (engine) => {
   it('never shows a concurrent reader both versions of a replaced document, or neither', async () => {
     const { store } = await openFresh();
     const versions = [
-      { hash: 'v1', texts: Array.from({ length: 12 }, (_, index) => `marker alpha passage ${index}`) },
-      { hash: 'v2', texts: Array.from({ length: 7 }, (_, index) => `marker beta passage ${index}`) },
+      {
+        hash: 'v1',
+        texts: Array.from({ length: 12 }, (_, index) => `marker alpha passage ${index}`),
+      },
+      {
+        hash: 'v2',
+        texts: Array.from({ length: 7 }, (_, index) => `marker beta passage ${index}`),
+      },
     ];
     const prepared = await Promise.all(versions.map((version) => chunksFor(version.texts)));
     await store.writeDocument(documentInput('swap.md', 'v1'), prepared[0] as ChunkInput[]);
@@ -144,7 +162,10 @@ describe.each(testEngines)('store on $name', (engine) => {
     for (let round = 1; round <= 20; round++) {
       const index = round % 2;
       const version = versions[index] as (typeof versions)[number];
-      await store.writeDocument(documentInput('swap.md', version.hash), prepared[index] as ChunkInput[]);
+      await store.writeDocument(
+        documentInput('swap.md', version.hash),
+        prepared[index] as ChunkInput[],
+      );
     }
     writing = false;
     await reader;
@@ -153,7 +174,10 @@ describe.each(testEngines)('store on $name', (engine) => {
 
   it('deletes a document together with its chunks', async () => {
     const { store } = await openFresh();
-    const kept = await store.writeDocument(documentInput('keep.md', 'k'), await chunksFor(['keep this']));
+    const kept = await store.writeDocument(
+      documentInput('keep.md', 'k'),
+      await chunksFor(['keep this']),
+    );
     const gone = await store.writeDocument(
       documentInput('gone.md', 'g'),
       await chunksFor(['remove this', 'and this']),
@@ -171,7 +195,10 @@ describe.each(testEngines)('store on $name', (engine) => {
 
   it('uses the HNSW index for vector and hybrid search', async () => {
     const { store } = await openFresh();
-    const texts = Array.from({ length: 300 }, (_, index) => `passage number ${index} about topic ${index % 17}`);
+    const texts = Array.from(
+      { length: 300 },
+      (_, index) => `passage number ${index} about topic ${index % 17}`,
+    );
     await store.writeDocument(documentInput('many.md', 'm'), await chunksFor(texts));
     const question = 'topic 5';
     const embedding = await embeddings.embedQuery(question);
@@ -205,12 +232,30 @@ describe.each(testEngines)('store on $name', (engine) => {
     const question = 'storage engines';
     const embedding = await embeddings.embedQuery(question);
     for (const mode of ['vector', 'hybrid', 'text'] as const) {
-      const byMetadata = await store.search({ text: question, embedding, mode, k: 30, filter: { team: 'blue' } });
+      const byMetadata = await store.search({
+        text: question,
+        embedding,
+        mode,
+        k: 30,
+        filter: { team: 'blue' },
+      });
       expect(byMetadata, mode).toHaveLength(30);
-      expect(byMetadata.every((hit) => /^doc-\d*[38]\.md$/.test(hit.source)), mode).toBe(true);
-      const byCollection = await store.search({ text: question, embedding, mode, k: 50, collection: 'rare' });
+      expect(
+        byMetadata.every((hit) => /^doc-\d*[38]\.md$/.test(hit.source)),
+        mode,
+      ).toBe(true);
+      const byCollection = await store.search({
+        text: question,
+        embedding,
+        mode,
+        k: 50,
+        collection: 'rare',
+      });
       expect(byCollection, mode).toHaveLength(50);
-      expect(byCollection.every((hit) => /^doc-\d*[05]\.md$/.test(hit.source)), mode).toBe(true);
+      expect(
+        byCollection.every((hit) => /^doc-\d*[05]\.md$/.test(hit.source)),
+        mode,
+      ).toBe(true);
       const both = await store.search({
         text: question,
         embedding,
@@ -222,9 +267,21 @@ describe.each(testEngines)('store on $name', (engine) => {
       expect(both, mode).toHaveLength(40);
     }
     // The filtered query goes through the HNSW index (so only the iterative scan finds k rows).
-    const plan = await store.explainSearch({ text: question, embedding, mode: 'vector', k: 30, filter: { team: 'blue' } });
+    const plan = await store.explainSearch({
+      text: question,
+      embedding,
+      mode: 'vector',
+      k: 30,
+      filter: { team: 'blue' },
+    });
     expect(plan).toMatch(/Index Scan using chunks_embedding_idx/);
-    const none = await store.search({ text: question, embedding, mode: 'vector', k: 5, filter: { team: 'green' } });
+    const none = await store.search({
+      text: question,
+      embedding,
+      mode: 'vector',
+      k: 5,
+      filter: { team: 'green' },
+    });
     expect(none).toEqual([]);
   });
 });

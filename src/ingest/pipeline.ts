@@ -130,7 +130,11 @@ export async function ingest(
     } catch (error) {
       await writing;
       for (const prepared of documents) {
-        report({ kind: 'failed', path: prepared.path, reason: `embedding failed: ${errorMessage(error)}` });
+        report({
+          kind: 'failed',
+          path: prepared.path,
+          reason: `embedding failed: ${errorMessage(error)}`,
+        });
       }
       return;
     }
@@ -159,10 +163,13 @@ export async function ingest(
   }
   await flush();
   await writing;
-  summary.seconds = (performance.now() - started) / 1000;
+  summary.seconds = Math.round(performance.now() - started) / 1000;
   return summary;
 
-  async function prepare(path: string, loaded: IngestDocument): Promise<PreparedDocument | undefined> {
+  async function prepare(
+    path: string,
+    loaded: IngestDocument,
+  ): Promise<PreparedDocument | undefined> {
     const metadata: Record<string, unknown> = { format: loaded.format, ...loaded.metadata };
     const contentHash = await sha256Hex(
       JSON.stringify([

@@ -28,7 +28,9 @@ export async function retrieve(
 ): Promise<RetrieveResult> {
   const started = performance.now();
   const embedding =
-    request.mode === 'text' ? undefined : await dependencies.embeddings.embedQuery(request.question);
+    request.mode === 'text'
+      ? undefined
+      : await dependencies.embeddings.embedQuery(request.question);
   const embedded = performance.now();
   const hits = await dependencies.store.search({
     text: request.question,

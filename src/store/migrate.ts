@@ -45,7 +45,10 @@ export async function migrate(
     if (bound !== undefined) assertSameEmbedder(bound, identity);
     const target = bound ?? identity;
     if (!Number.isInteger(target.dimensions) || target.dimensions < 1) {
-      throw new StreamragError('invalid_config', `Invalid embedding dimension ${target.dimensions}`);
+      throw new StreamragError(
+        'invalid_config',
+        `Invalid embedding dimension ${target.dimensions}`,
+      );
     }
     if (target.dimensions > maxIndexedDimensions) {
       throw new StreamragError(

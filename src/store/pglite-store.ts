@@ -33,7 +33,10 @@ export async function openPgliteStore(settings: {
     options: settings.options,
   };
   const worker = new Worker(new URL('./pglite-worker.ts', import.meta.url), { workerData });
-  const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
+  const pending = new Map<
+    number,
+    { resolve: (value: unknown) => void; reject: (error: Error) => void }
+  >();
   let nextId = 0;
   let failure: Error | undefined;
 
@@ -48,9 +51,13 @@ export async function openPgliteStore(settings: {
       call.reject(error);
     });
     worker.on('error', (error) => {
-      failure = new StreamragError('database_error', `The embedded database failed: ${error.message}`, {
-        cause: error,
-      });
+      failure = new StreamragError(
+        'database_error',
+        `The embedded database failed: ${error.message}`,
+        {
+          cause: error,
+        },
+      );
       rejectOpen(failure);
       for (const call of pending.values()) call.reject(failure);
       pending.clear();

@@ -85,6 +85,10 @@ try {
   });
   port.postMessage({ kind: 'opened', identity: store.identity } satisfies WorkerResponse);
 } catch (error) {
-  port.postMessage({ kind: 'error', id: undefined, error: serialize(error) } satisfies WorkerResponse);
+  port.postMessage({
+    kind: 'error',
+    id: undefined,
+    error: serialize(error),
+  } satisfies WorkerResponse);
   port.close();
 }

@@ -4,7 +4,10 @@
  * parameters, never built from values — is literally the same on both engines.
  */
 export interface SqlExecutor {
-  query<Row = Record<string, unknown>>(text: string, parameters?: readonly unknown[]): Promise<Row[]>;
+  query<Row = Record<string, unknown>>(
+    text: string,
+    parameters?: readonly unknown[],
+  ): Promise<Row[]>;
   /** Several statements without parameters (migrations, session settings). */
   script(text: string): Promise<void>;
   /** Runs `work` in one transaction: committed if it resolves, rolled back if it throws. */

@@ -18,7 +18,9 @@ export interface TestEngine {
 
 const postgresUrl = process.env.TEST_DATABASE_URL;
 if (process.env.REQUIRE_POSTGRES === '1' && !postgresUrl) {
-  throw new Error('REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is not set: start one with scripts/test-postgres.sh');
+  throw new Error(
+    'REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is not set: start one with scripts/test-postgres.sh',
+  );
 }
 
 export const testEngines: TestEngine[] = [pgliteEngine()];
@@ -34,7 +36,9 @@ function pgliteEngine(): TestEngine {
       return parseConfig({ ...environment, DATA_DIR: directory });
     },
     async cleanup() {
-      await Promise.all(directories.map((directory) => rm(directory, { recursive: true, force: true })));
+      await Promise.all(
+        directories.map((directory) => rm(directory, { recursive: true, force: true })),
+      );
       directories.length = 0;
     },
   };
@@ -61,7 +65,8 @@ function postgresEngine(url: string): TestEngine {
     async cleanup() {
       const sql = admin();
       try {
-        for (const name of databases) await sql.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        for (const name of databases)
+          await sql.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       } finally {
         await sql.end();
       }
