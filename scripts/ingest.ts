@@ -64,6 +64,7 @@ await runCli(usage, async () => {
         chunkOverlap: config.chunkOverlap,
         batchSize: config.embeddingBatchSize,
         writeConcurrency: Math.max(1, Math.min(config.pgPoolMax, 4)),
+        deferIndexes: config.ingestDeferIndexes,
         onEvent,
       },
     );

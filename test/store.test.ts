@@ -210,6 +210,58 @@ describe.each(testEngines)('store on $name', (engine) => {
     expect(textPlan).not.toMatch(/chunks_embedding_idx/);
   });
 
+  it('bulk-loads without chunk indexes and rebuilds them, even after a process died mid-load', async () => {
+    const { store, config } = await openFresh();
+    const question = 'lamp keeper';
+    const embedding = await embeddings.embedQuery(question);
+    const inputs: IngestInput[] = Array.from({ length: 30 }, (_, index) => ({
+      kind: 'document',
+      path: `bulk-${index}.md`,
+      document: {
+        source: `bulk-${index}.md`,
+        title: `Bulk ${index}`,
+        format: 'markdown',
+        // Ten chunks each: enough rows that the planner prefers the index to a sort.
+        text: Array.from(
+          { length: 10 },
+          (_, line) => `The lamp keeper number ${index} wrote line ${line} in the logbook.`,
+        ).join('\n\n'),
+      },
+    }));
+    const summary = await ingest(
+      inputs,
+      { store, embeddings },
+      {
+        ...ingestOptions({ chunkSize: 100 }),
+        batchSize: 8,
+        deferIndexes: 'always',
+      },
+    );
+    expect(summary).toMatchObject({ added: 30, failed: 0 });
+    expect(summary.chunks).toBeGreaterThanOrEqual(150);
+    const allIndexes = [
+      'chunks_document_ordinal_key',
+      'chunks_embedding_idx',
+      'chunks_pkey',
+      'chunks_search_vector_idx',
+    ];
+    expect(await store.chunkIndexes()).toEqual(allIndexes);
+    expect(await store.search({ text: question, mode: 'text', k: 50 })).toHaveLength(50);
+
+    // A load that never finishes: the indexes are gone until the next open rebuilds them.
+    await store.deferIndexes();
+    expect(await store.chunkIndexes()).toEqual(['chunks_document_ordinal_key', 'chunks_pkey']);
+    // Searches still answer (by sequential scan) while the indexes are away.
+    expect(await store.search({ text: question, embedding, mode: 'hybrid', k: 5 })).toHaveLength(5);
+    await store.close();
+    const reopened = await openStore(config, embeddings.identity);
+    open.push(reopened);
+    expect(await reopened.chunkIndexes()).toEqual(allIndexes);
+    expect(await reopened.search({ text: question, embedding, mode: 'vector', k: 5 })).toHaveLength(
+      5,
+    );
+  });
+
   it('returns k rows for a filtered query when k matching rows exist', async () => {
     // A small ef_search makes a plain HNSW scan find too few matching rows; the iterative
     // index scan has to keep going.

@@ -21,6 +21,8 @@ export interface Config {
   chunkOverlap: number;
   ingestMaxFileBytes: number;
   hnswEfSearch: number;
+  indexBuildMemory: string;
+  ingestDeferIndexes: 'auto' | 'always' | 'never';
 }
 
 export type Environment = Record<string, string | undefined>;
@@ -62,6 +64,12 @@ const schema = z
     CHUNK_OVERLAP: integer(0, 10_000).default(150),
     INGEST_MAX_FILE_BYTES: integer(1, 1_000_000_000).default(10_000_000),
     HNSW_EF_SEARCH: integer(1, 1000).default(100),
+    INDEX_BUILD_MEMORY: z
+      .string()
+      .trim()
+      .regex(/^\d+(kB|MB|GB)$/, 'must be a size such as 512MB or 1GB')
+      .default('512MB'),
+    INGEST_DEFER_INDEXES: z.enum(['auto', 'always', 'never']).default('auto'),
   })
   .refine((env) => env.CHUNK_OVERLAP < env.CHUNK_SIZE, {
     path: ['CHUNK_OVERLAP'],
@@ -97,5 +105,7 @@ export function parseConfig(environment: Environment): Config {
     chunkOverlap: env.CHUNK_OVERLAP,
     ingestMaxFileBytes: env.INGEST_MAX_FILE_BYTES,
     hnswEfSearch: env.HNSW_EF_SEARCH,
+    indexBuildMemory: env.INDEX_BUILD_MEMORY,
+    ingestDeferIndexes: env.INGEST_DEFER_INDEXES,
   };
 }

@@ -39,6 +39,12 @@ export interface IngestOptions extends SplitOptions {
   batchSize: number;
   /** Documents written at once (each in its own transaction). */
   writeConcurrency: number;
+  /**
+   * Bulk-load mode (drop the chunk indexes, rebuild them at the end): `auto` switches to it once
+   * this run has written more than max(1,000, a quarter of the existing) chunks — the point
+   * where one rebuild beats inserting into the HNSW graph row by row. Default `never`.
+   */
+  deferIndexes?: 'auto' | 'always' | 'never';
   onEvent?: (event: IngestEvent, summary: IngestSummary) => void;
 }
 
@@ -92,6 +98,17 @@ export async function ingest(
   let batch: PreparedDocument[] = [];
   let batchChunks = 0;
   let writing: Promise<void> = Promise.resolve();
+  let queuedChunks = 0;
+  let indexesDeferred = false;
+  const deferThreshold = await deferIndexesThreshold();
+
+  async function deferIndexesThreshold(): Promise<number> {
+    const mode = options.deferIndexes ?? 'never';
+    if (mode === 'never') return Number.POSITIVE_INFINITY;
+    if (mode === 'always') return 0;
+    const { chunks } = await store.stats();
+    return Math.max(1000, chunks / 4);
+  }
 
   async function writeBatch(documents: PreparedDocument[], vectors: number[][]) {
     let offset = 0;
@@ -140,29 +157,38 @@ export async function ingest(
     }
     // At most one batch is being written while the next one is prepared and embedded.
     await writing;
+    queuedChunks += vectors.length;
+    if (!indexesDeferred && queuedChunks >= deferThreshold) {
+      await store.deferIndexes();
+      indexesDeferred = true;
+    }
     writing = writeBatch(documents, vectors);
   }
 
-  for await (const input of inputs) {
-    if (input.kind !== 'document') {
-      report(input);
-      continue;
-    }
-    try {
-      const prepared = await prepare(input.path, input.document);
-      if (prepared === undefined) {
-        report({ kind: 'document', path: input.path, status: 'unchanged', chunks: 0 });
+  try {
+    for await (const input of inputs) {
+      if (input.kind !== 'document') {
+        report(input);
         continue;
       }
-      batch.push(prepared);
-      batchChunks += prepared.chunks.length;
-      if (batchChunks >= options.batchSize) await flush();
-    } catch (error) {
-      report({ kind: 'failed', path: input.path, reason: errorMessage(error) });
+      try {
+        const prepared = await prepare(input.path, input.document);
+        if (prepared === undefined) {
+          report({ kind: 'document', path: input.path, status: 'unchanged', chunks: 0 });
+          continue;
+        }
+        batch.push(prepared);
+        batchChunks += prepared.chunks.length;
+        if (batchChunks >= options.batchSize) await flush();
+      } catch (error) {
+        report({ kind: 'failed', path: input.path, reason: errorMessage(error) });
+      }
     }
+    await flush();
+  } finally {
+    await writing;
+    if (indexesDeferred) await store.restoreIndexes();
   }
-  await flush();
-  await writing;
   summary.seconds = Math.round(performance.now() - started) / 1000;
   return summary;
 

@@ -33,6 +33,7 @@ export async function openStore(
   const options: StoreOptions = {
     efSearch: config.hnswEfSearch,
     insertBatchRows: 500,
+    indexBuildMemory: config.indexBuildMemory,
     ...overrides,
   };
   if (config.databaseUrl !== undefined) {

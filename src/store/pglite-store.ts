@@ -99,7 +99,10 @@ export async function openPgliteStore(settings: {
     search: (query) => call('search', query),
     explainSearch: (query) => call('explainSearch', query),
     stats: () => call('stats'),
+    chunkIndexes: () => call('chunkIndexes'),
     analyze: () => call('analyze'),
+    deferIndexes: () => call('deferIndexes'),
+    restoreIndexes: () => call('restoreIndexes'),
     close() {
       closing ??= (async () => {
         try {

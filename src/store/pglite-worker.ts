@@ -55,12 +55,15 @@ async function open(): Promise<Store> {
     for (const [name, value] of Object.entries(sessionSettings(settings.options))) {
       await executor.query('SELECT set_config($1, $2, false)', [name, value]);
     }
-    return createSqlStore(executor, {
+    const store = createSqlStore(executor, {
       engine: 'pglite',
       identity,
       options: settings.options,
       close: () => database.close(),
     });
+    // Indexes deferred by a bulk load that never finished are rebuilt before serving.
+    await store.restoreIndexes();
+    return store;
   } catch (error) {
     await database.close();
     throw error;

@@ -27,12 +27,15 @@ export async function openPostgresStore(settings: {
   try {
     const executor = postgresExecutor(sql);
     const identity = await migrate(executor, settings.migrations, settings.identity);
-    return createSqlStore(executor, {
+    const store = createSqlStore(executor, {
       engine: 'postgres',
       identity,
       options: settings.options,
       close: () => sql.end({ timeout: 5 }),
     });
+    // Indexes deferred by a bulk load that never finished are rebuilt before serving.
+    await store.restoreIndexes();
+    return store;
   } catch (error) {
     await sql.end({ timeout: 1 });
     throw error;

@@ -157,6 +157,57 @@ export function createSqlStore(
     await executor.script('ANALYZE documents, chunks');
   }
 
+  async function chunkIndexes(): Promise<string[]> {
+    const rows = await executor.query<{ name: string }>(
+      `SELECT indexname AS name FROM pg_indexes WHERE tablename = 'chunks' ORDER BY indexname`,
+    );
+    return rows.map((row) => row.name);
+  }
+
+  async function deferIndexes(): Promise<void> {
+    await executor.transaction(async (transaction) => {
+      const indexes = await transaction.query<{ name: string; definition: string }>(
+        `SELECT indexname AS name, indexdef AS definition FROM pg_indexes
+         WHERE tablename = 'chunks' AND indexname = ANY($1::text[])`,
+        [deferrableIndexes],
+      );
+      if (indexes.length === 0) return;
+      const definitions = indexes.map((index) => index.definition);
+      await transaction.query(
+        `INSERT INTO streamrag_settings (key, value) VALUES ('deferred_indexes', $1)
+         ON CONFLICT (key) DO UPDATE SET value = (
+           SELECT jsonb_agg(DISTINCT definition)::text
+           FROM jsonb_array_elements_text(streamrag_settings.value::jsonb || EXCLUDED.value::jsonb)
+             AS definition
+         )`,
+        [JSON.stringify(definitions)],
+      );
+      for (const index of indexes) {
+        // The name comes from the catalogue and is one of deferrableIndexes.
+        await transaction.script(`DROP INDEX IF EXISTS ${quoteIdentifier(index.name)}`);
+      }
+    });
+  }
+
+  async function restoreIndexes(): Promise<void> {
+    await executor.transaction(async (transaction) => {
+      const [row] = await transaction.query<{ value: string }>(
+        `SELECT value FROM streamrag_settings WHERE key = 'deferred_indexes' FOR UPDATE`,
+      );
+      if (row === undefined) return;
+      await transaction.query(`SELECT set_config('maintenance_work_mem', $1, true)`, [
+        options.indexBuildMemory,
+      ]);
+      for (const definition of JSON.parse(row.value) as string[]) {
+        // Definitions were read from pg_indexes by deferIndexes: our own schema's DDL.
+        await transaction.script(
+          definition.replace(/^CREATE (UNIQUE )?INDEX /, 'CREATE $1INDEX IF NOT EXISTS '),
+        );
+      }
+      await transaction.query(`DELETE FROM streamrag_settings WHERE key = 'deferred_indexes'`);
+    });
+  }
+
   return {
     engine: settings.engine,
     identity,
@@ -167,7 +218,10 @@ export function createSqlStore(
     search,
     explainSearch,
     stats,
+    chunkIndexes,
     analyze,
+    deferIndexes,
+    restoreIndexes,
     close: settings.close,
   };
 }
@@ -178,6 +232,13 @@ export function sessionSettings(options: StoreOptions): Record<string, string> {
     'hnsw.ef_search': String(options.efSearch),
     'hnsw.iterative_scan': 'relaxed_order',
   };
+}
+
+/** Indexes that bulk loads may drop and rebuild; the documents table keeps its own. */
+const deferrableIndexes = ['chunks_embedding_idx', 'chunks_search_vector_idx'];
+
+function quoteIdentifier(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
 }
 
 const documentSelect = `SELECT id::text AS id, collection, source, title, metadata,

@@ -30,8 +30,21 @@ export interface Store {
   /** The query plan of `search`, as EXPLAIN prints it (for operators and tests). */
   explainSearch(query: SearchQuery): Promise<string>;
   stats(): Promise<StoreStats>;
+  /** Names of the indexes on the chunks table (a bulk load in progress shows some missing). */
+  chunkIndexes(): Promise<string[]>;
   /** Refreshes planner statistics (after bulk writes; PGlite has no autovacuum to do it). */
   analyze(): Promise<void>;
+  /**
+   * Bulk-load mode: drops the chunk indexes (HNSW and full-text), remembering their
+   * definitions in the database, so a large load is not slowed by incremental index inserts.
+   * Searches still answer (by sequential scan) until `restoreIndexes`.
+   */
+  deferIndexes(): Promise<void>;
+  /**
+   * Rebuilds deferred indexes in one pass (far faster than inserting row by row). Also run on
+   * open, so indexes deferred by a process that died are rebuilt.
+   */
+  restoreIndexes(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -50,4 +63,6 @@ export interface StoreOptions {
   efSearch: number;
   /** Most chunk rows sent in one INSERT statement (1 = one row per statement). */
   insertBatchRows: number;
+  /** maintenance_work_mem while (re)building indexes: an HNSW graph built in memory is fast. */
+  indexBuildMemory: string;
 }
