@@ -31,6 +31,14 @@ await runCli(usage, async () => {
   if (positionals.length === 0) throw new UsageError('Give at least one file or directory.');
   if (values.collection.trim() === '') throw new UsageError('--collection must not be empty');
 
+  // Ctrl-C finishes what is in flight and closes the database cleanly; a second one exits at once.
+  const interrupt = new AbortController();
+  process.once('SIGINT', () => {
+    console.error('interrupted: finishing the documents in flight (Ctrl-C again to exit at once)');
+    interrupt.abort();
+    process.once('SIGINT', () => process.exit(130));
+  });
+
   const { config, store, embedder } = await openNodeDependencies();
   const showBar = process.stderr.isTTY && !values.json && !values.quiet;
   const bars = showBar
@@ -65,6 +73,7 @@ await runCli(usage, async () => {
         batchSize: config.embeddingBatchSize,
         writeConcurrency: Math.max(1, Math.min(config.pgPoolMax, 4)),
         deferIndexes: config.ingestDeferIndexes,
+        signal: interrupt.signal,
         onEvent,
       },
     );
@@ -83,6 +92,7 @@ await runCli(usage, async () => {
   } else {
     console.log(line);
   }
+  if (interrupt.signal.aborted) return 130;
   return summary.failed > 0 ? 1 : 0;
 });
 

@@ -76,6 +76,46 @@ describe.each(testEngines)('ingestion on $name', (engine) => {
       await store.close();
     }
   });
+
+  it('stops taking documents when interrupted and leaves the store consistent', async () => {
+    const store = await openStore(await engine.createDatabase(), embeddings.identity);
+    try {
+      const interrupt = new AbortController();
+      async function* documents() {
+        for (let index = 0; index < 10; index++) {
+          if (index === 3) interrupt.abort();
+          yield {
+            kind: 'document' as const,
+            path: `note-${index}.md`,
+            document: {
+              source: `note-${index}.md`,
+              title: `Note ${index}`,
+              format: 'markdown' as const,
+              text: `Note number ${index} about tides.`,
+            },
+          };
+        }
+      }
+      const summary = await ingest(
+        documents(),
+        { store, embeddings },
+        {
+          collection: 'default',
+          chunkSize: 1000,
+          chunkOverlap: 0,
+          batchSize: 64,
+          writeConcurrency: 2,
+          deferIndexes: 'always',
+          signal: interrupt.signal,
+        },
+      );
+      expect(summary).toMatchObject({ added: 3, failed: 0, chunks: 3 });
+      expect(await store.stats()).toEqual({ documents: 3, chunks: 3 });
+      expect(await store.chunkIndexes()).toContain('chunks_embedding_idx');
+    } finally {
+      await store.close();
+    }
+  });
 });
 
 describe('ingest and search command lines', () => {

@@ -41,10 +41,15 @@ export interface IngestOptions extends SplitOptions {
   writeConcurrency: number;
   /**
    * Bulk-load mode (drop the chunk indexes, rebuild them at the end): `auto` switches to it once
-   * this run has written more than max(1,000, a quarter of the existing) chunks — the point
+   * this run has written more than max(256, a quarter of the existing) chunks — the point
    * where one rebuild beats inserting into the HNSW graph row by row. Default `never`.
    */
   deferIndexes?: 'auto' | 'always' | 'never';
+  /**
+   * Stops taking new documents when aborted; what was already read is still embedded and
+   * written, and deferred indexes are rebuilt, so an interrupted run leaves a consistent store.
+   */
+  signal?: AbortSignal;
   onEvent?: (event: IngestEvent, summary: IngestSummary) => void;
 }
 
@@ -107,7 +112,7 @@ export async function ingest(
     if (mode === 'never') return Number.POSITIVE_INFINITY;
     if (mode === 'always') return 0;
     const { chunks } = await store.stats();
-    return Math.max(1000, chunks / 4);
+    return Math.max(256, chunks / 4);
   }
 
   async function writeBatch(documents: PreparedDocument[], vectors: number[][]) {
@@ -167,6 +172,7 @@ export async function ingest(
 
   try {
     for await (const input of inputs) {
+      if (options.signal?.aborted) break;
       if (input.kind !== 'document') {
         report(input);
         continue;
