@@ -200,7 +200,7 @@ describe('extractHtml', () => {
 
   it('reads a page of the PostgreSQL manual', async () => {
     const html = await readFile(
-      new URL('fixtures/html/sql-droptable.html', import.meta.url),
+      new URL('../samples/postgres-docs/sql-droptable.html', import.meta.url),
       'utf8',
     );
     const { title, markdown } = extractHtml(html);

@@ -188,11 +188,11 @@ describe('loadPaths', () => {
   });
 
   it('names sources relative to the working directory with forward slashes', async () => {
-    const fixture = path.join('test', 'fixtures', 'html', 'sql-droptable.html');
+    const fixture = path.join('samples', 'postgres-docs', 'sql-droptable.html');
     const [result] = await load([fixture]);
     expect(result?.kind).toBe('document');
     if (result?.kind !== 'document') return;
-    expect(result.document.source).toBe('test/fixtures/html/sql-droptable.html');
+    expect(result.document.source).toBe('samples/postgres-docs/sql-droptable.html');
     expect(result.document.title).toBe('DROP TABLE');
     expect(result.document.format).toBe('markdown');
     expect(result.document.text).toContain('## Synopsis');
