@@ -56,7 +56,13 @@ await runCli(usage, async () => {
   const bar = bars?.create(showBar ? await countFiles(positionals) : 0, 0, progressPayload());
   const log = (line: string) => (bars ? bars.log(`${line}\n`) : console.error(line));
 
+  let indexesMissing = false;
   const onEvent = (event: IngestEvent, summary: IngestSummary) => {
+    if (event.kind === 'warning') {
+      log(event.message.startsWith('warning:') ? event.message : `warning: ${event.message}`);
+      if (event.code === 'restore_failed') indexesMissing = true;
+      return;
+    }
     if (event.kind === 'failed') log(`failed   ${event.path}: ${event.reason}`);
     bar?.increment(1, progressPayload(summary));
   };
@@ -93,7 +99,7 @@ await runCli(usage, async () => {
     console.log(line);
   }
   if (interrupt.signal.aborted) return 130;
-  return summary.failed > 0 ? 1 : 0;
+  return summary.failed > 0 || indexesMissing ? 1 : 0;
 });
 
 function progressPayload(summary?: IngestSummary) {

@@ -1,9 +1,13 @@
+import pgvector from 'pgvector';
+import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Config } from '../src/core/config.ts';
 import type { ChunkInput, DocumentInput, EmbedderIdentity } from '../src/core/types.ts';
 import { LocalHashEmbeddings } from '../src/embeddings/local-hash-embeddings.ts';
-import { type IngestInput, ingest } from '../src/ingest/pipeline.ts';
+import { type IngestEvent, type IngestInput, ingest } from '../src/ingest/pipeline.ts';
 import { openStore } from '../src/store/open-store.ts';
+import { vectorSearchSql } from '../src/store/search-sql.ts';
+import { sessionSettings } from '../src/store/sql-store.ts';
 import type { Store, StoreOptions } from '../src/store/store.ts';
 import { testEngines } from './support/databases.ts';
 
@@ -172,6 +176,29 @@ describe.each(testEngines)('store on $name', (engine) => {
     expect([...observed].every((seen) => seen === '12/0' || seen === '0/7')).toBe(true);
   });
 
+  it('keeps the old chunks when a replacement fails halfway through its transaction', async () => {
+    const { store } = await openFresh();
+    const original = await chunksFor(['original first', 'original second']);
+    await store.writeDocument(documentInput('fragile.md', 'v1'), original);
+    // PostgreSQL text cannot hold NUL: the second chunk's INSERT fails after the DELETE ran.
+    const broken = await chunksFor(['replacement first', 'replacement \u0000 second']);
+    await expect(store.writeDocument(documentInput('fragile.md', 'v2'), broken)).rejects.toThrow();
+    expect((await store.findDocument('default', 'fragile.md'))?.contentHash).toBe('v1');
+    const hits = await store.search({ text: 'original replacement', mode: 'text', k: 10 });
+    expect(hits.map((hit) => hit.content).sort()).toEqual(['original first', 'original second']);
+  });
+
+  it('answers a question of stop words only without NaN scores', async () => {
+    const { store } = await openFresh();
+    await store.writeDocument(documentInput('a.md', 'a'), await chunksFor(['what it is', 'tides']));
+    const question = 'what is it?';
+    const embedding = await embeddings.embedQuery(question);
+    expect(embedding.every((value) => value === 0)).toBe(true);
+    expect(await store.search({ text: question, embedding, mode: 'vector', k: 5 })).toEqual([]);
+    const hybrid = await store.search({ text: question, embedding, mode: 'hybrid', k: 5 });
+    expect(hybrid.every((hit) => Number.isFinite(hit.score))).toBe(true);
+  });
+
   it('deletes a document together with its chunks', async () => {
     const { store } = await openFresh();
     const kept = await store.writeDocument(
@@ -262,10 +289,49 @@ describe.each(testEngines)('store on $name', (engine) => {
     );
   });
 
+  it.runIf(engine.name === 'postgres')(
+    'leaves a live bulk load of another process alone, and loads alongside it with its indexes',
+    async () => {
+      const { store: loader, config } = await openFresh();
+      await loader.deferIndexes();
+      // A second process opening the database must not rebuild the live load's indexes.
+      const other = await openStore(config, embeddings.identity);
+      open.push(other);
+      expect(await other.chunkIndexes()).not.toContain('chunks_embedding_idx');
+      const events: IngestEvent[] = [];
+      const inputs: IngestInput[] = Array.from({ length: 5 }, (_, index) => ({
+        kind: 'document',
+        path: `side-${index}.md`,
+        document: {
+          source: `side-${index}.md`,
+          title: 'Side',
+          format: 'markdown',
+          text: `side ${index}`,
+        },
+      }));
+      const summary = await ingest(
+        inputs,
+        { store: other, embeddings },
+        {
+          ...ingestOptions(),
+          deferIndexes: 'always',
+          onEvent: (event) => events.push(event),
+        },
+      );
+      expect(summary).toMatchObject({ added: 5, failed: 0 });
+      expect(events).toContainEqual(
+        expect.objectContaining({ kind: 'warning', code: 'defer_failed' }),
+      );
+      await loader.restoreIndexes();
+      expect(await other.chunkIndexes()).toContain('chunks_embedding_idx');
+    },
+  );
+
   it('returns k rows for a filtered query when k matching rows exist', async () => {
     // A small ef_search makes a plain HNSW scan find too few matching rows; the iterative
     // index scan has to keep going.
-    const { store } = await openFresh({ efSearch: 10 });
+    const storeOptions = { efSearch: 10, insertBatchRows: 500, indexBuildMemory: '64MB' };
+    const { store, config } = await openFresh(storeOptions);
     // Large enough (5,000 chunks) that the planner prefers the index to an exact sort.
     for (let documentIndex = 0; documentIndex < 50; documentIndex++) {
       const texts = Array.from(
@@ -327,6 +393,28 @@ describe.each(testEngines)('store on $name', (engine) => {
       filter: { team: 'blue' },
     });
     expect(plan).toMatch(/Index Scan using chunks_embedding_idx/);
+    if (engine.name === 'postgres') {
+      // postgres.js prepares statements, and PostgreSQL switches a statement run more than five
+      // times to a generic plan unless the session settings say otherwise.
+      const session = postgres(config.databaseUrl as string, {
+        max: 1,
+        connection: sessionSettings(storeOptions),
+      });
+      try {
+        const parameters = [pgvector.toSql(embedding), null, JSON.stringify({ team: 'blue' }), 30];
+        for (let run = 0; run < 8; run++) {
+          const rows = await session.unsafe(vectorSearchSql, parameters, { prepare: true });
+          expect(rows).toHaveLength(30);
+        }
+        const [plans] = await session`
+          SELECT generic_plans, custom_plans FROM pg_prepared_statements
+          WHERE statement = ${vectorSearchSql}`;
+        // A generic plan cannot see that the collection parameter is NULL, and scans every chunk.
+        expect(plans).toMatchObject({ generic_plans: '0', custom_plans: '8' });
+      } finally {
+        await session.end();
+      }
+    }
     const none = await store.search({
       text: question,
       embedding,

@@ -26,7 +26,10 @@ export async function runCli(usage: string, main: () => Promise<number>): Promis
       process.exitCode =
         error.code === 'invalid_config' || error.code === 'invalid_request' ? 2 : 1;
     } else {
-      console.error(error);
+      // Unexpected: one line for the user; the stack with DEBUG=1.
+      console.error(
+        process.env.DEBUG ? error : `error: ${(error as Error)?.message ?? String(error)}`,
+      );
       process.exitCode = 1;
     }
   }

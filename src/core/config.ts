@@ -68,6 +68,12 @@ const schema = z
       .string()
       .trim()
       .regex(/^\d+(kB|MB|GB)$/, 'must be a size such as 512MB or 1GB')
+      .refine(
+        (size) =>
+          Number.parseInt(size, 10) * { kB: 1, MB: 1024, GB: 1024 ** 2 }[size.slice(-2) as 'kB'] >=
+          1024,
+        'must be at least 1MB',
+      )
       .default('512MB'),
     INGEST_DEFER_INDEXES: z.enum(['auto', 'always', 'never']).default('auto'),
   })

@@ -1,6 +1,7 @@
 import type { EmbeddingsInterface } from '@langchain/core/embeddings';
 import { errorMessage } from '../core/errors.ts';
 import type { ChunkInput, DocumentInput } from '../core/types.ts';
+import { restoreFailedWarning } from '../store/sql-store.ts';
 import type { Store } from '../store/store.ts';
 import { sha256Hex } from './content-hash.ts';
 import { createSplitter, type SplitOptions, type TextFormat } from './split.ts';
@@ -31,7 +32,9 @@ export interface IngestSummary {
 export type IngestEvent =
   | { kind: 'document'; path: string; status: 'added' | 'updated' | 'unchanged'; chunks: number }
   | { kind: 'skipped'; path: string; reason: string }
-  | { kind: 'failed'; path: string; reason: string };
+  | { kind: 'failed'; path: string; reason: string }
+  /** Something went wrong that cost speed, not data (e.g. bulk-load mode was unavailable). */
+  | { kind: 'warning'; code: 'defer_failed' | 'restore_failed'; message: string };
 
 export interface IngestOptions extends SplitOptions {
   collection: string;
@@ -93,7 +96,7 @@ export async function ingest(
     if (event.kind === 'document') {
       summary[event.status] += 1;
       if (event.status !== 'unchanged') summary.chunks += event.chunks;
-    } else {
+    } else if (event.kind !== 'warning') {
       summary[event.kind] += 1;
     }
     summary.seconds = (performance.now() - started) / 1000;
@@ -105,6 +108,7 @@ export async function ingest(
   let writing: Promise<void> = Promise.resolve();
   let queuedChunks = 0;
   let indexesDeferred = false;
+  let deferAttempted = false;
   const deferThreshold = await deferIndexesThreshold();
 
   async function deferIndexesThreshold(): Promise<number> {
@@ -163,9 +167,18 @@ export async function ingest(
     // At most one batch is being written while the next one is prepared and embedded.
     await writing;
     queuedChunks += vectors.length;
-    if (!indexesDeferred && queuedChunks >= deferThreshold) {
-      await store.deferIndexes();
-      indexesDeferred = true;
+    if (!indexesDeferred && !deferAttempted && queuedChunks >= deferThreshold) {
+      deferAttempted = true;
+      try {
+        await store.deferIndexes();
+        indexesDeferred = true;
+      } catch (error) {
+        report({
+          kind: 'warning',
+          code: 'defer_failed',
+          message: `bulk-load mode unavailable, writing with the indexes in place: ${errorMessage(error)}`,
+        });
+      }
     }
     writing = writeBatch(documents, vectors);
   }
@@ -193,7 +206,13 @@ export async function ingest(
     await flush();
   } finally {
     await writing;
-    if (indexesDeferred) await store.restoreIndexes();
+    if (indexesDeferred) {
+      try {
+        await store.restoreIndexes();
+      } catch (error) {
+        report({ kind: 'warning', code: 'restore_failed', message: restoreFailedWarning(error) });
+      }
+    }
   }
   summary.seconds = Math.round(performance.now() - started) / 1000;
   return summary;

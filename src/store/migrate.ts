@@ -29,13 +29,19 @@ export async function migrate(
 ): Promise<EmbedderIdentity> {
   return executor.transaction(async (transaction) => {
     await transaction.query('SELECT pg_advisory_xact_lock($1::bigint)', [migrationLockKey]);
-    await transaction.script(
-      `CREATE TABLE IF NOT EXISTS streamrag_migrations (
-         version integer PRIMARY KEY,
-         name text NOT NULL,
-         applied_at timestamptz NOT NULL DEFAULT now()
-       )`,
+    // No DDL unless something is pending: an application role may lack CREATE on the schema.
+    const [registry] = await transaction.query<{ present: boolean }>(
+      `SELECT to_regclass('streamrag_migrations') IS NOT NULL AS present`,
     );
+    if (!registry?.present) {
+      await transaction.script(
+        `CREATE TABLE streamrag_migrations (
+           version integer PRIMARY KEY,
+           name text NOT NULL,
+           applied_at timestamptz NOT NULL DEFAULT now()
+         )`,
+      );
+    }
     const applied = new Set(
       (
         await transaction.query<{ version: number }>('SELECT version FROM streamrag_migrations')

@@ -14,5 +14,18 @@ export function pgliteExecutor(database: PGliteInterface | Transaction): SqlExec
       if (!('transaction' in database)) throw new Error('Nested transactions are not supported');
       return database.transaction((transaction) => work(pgliteExecutor(transaction)));
     },
+    // PGlite has one session, guarded across processes by the data directory's lock file.
+    async tryAdvisoryLock(key) {
+      const result = await database.query<{ locked: boolean }>(
+        'SELECT pg_try_advisory_lock($1::bigint) AS locked',
+        [key],
+      );
+      if (result.rows[0]?.locked !== true) return undefined;
+      return {
+        async release() {
+          await database.query('SELECT pg_advisory_unlock($1::bigint)', [key]);
+        },
+      };
+    },
   };
 }

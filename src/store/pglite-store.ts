@@ -75,7 +75,7 @@ export async function openPgliteStore(settings: {
     identity = await opened;
   } catch (error) {
     await worker.terminate();
-    if (lockPath !== undefined) await rm(lockPath, { force: true });
+    if (lockPath !== undefined) await releaseLock(lockPath);
     throw error;
   }
 
@@ -109,7 +109,7 @@ export async function openPgliteStore(settings: {
           if (failure === undefined) await call('close');
         } finally {
           await worker.terminate();
-          if (lockPath !== undefined) await rm(lockPath, { force: true });
+          if (lockPath !== undefined) await releaseLock(lockPath);
         }
       })();
       return closing;
@@ -121,19 +121,43 @@ function deserialize(error: SerializedError): Error {
   return new StreamragError((error.code ?? 'database_error') as ErrorCode, error.message);
 }
 
+/** Lock files this process holds (absolute paths). */
+const locksHeld = new Set<string>();
+
+async function releaseLock(lockPath: string): Promise<void> {
+  locksHeld.delete(lockPath);
+  await rm(lockPath, { force: true });
+}
+
 async function acquireLock(dataDir: string): Promise<string> {
-  await mkdir(dataDir, { recursive: true });
-  const lockPath = join(dataDir, 'pglite.lock');
+  try {
+    await mkdir(dataDir, { recursive: true });
+  } catch (error) {
+    throw new StreamragError(
+      'invalid_config',
+      `DATA_DIR ${resolve(dataDir)} cannot be used as a directory: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+  const lockPath = join(resolve(dataDir), 'pglite.lock');
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const handle = await open(lockPath, 'wx');
       await handle.writeFile(String(process.pid));
       await handle.close();
+      locksHeld.add(lockPath);
       return lockPath;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const owner = Number((await readFile(lockPath, 'utf8').catch(() => '')).trim());
-      if (Number.isInteger(owner) && owner > 0 && isRunning(owner)) {
+      // Our own pid in a lock we do not hold was left by an earlier life of this pid (a
+      // container's node often runs as pid 1 after every restart).
+      const ownedHere = owner === process.pid && locksHeld.has(lockPath);
+      if (
+        Number.isInteger(owner) &&
+        owner > 0 &&
+        (owner === process.pid ? ownedHere : isRunning(owner))
+      ) {
         throw new StreamragError(
           'database_locked',
           `The embedded database in ${resolve(dataDir)} is in use by process ${owner}` +

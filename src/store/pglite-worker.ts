@@ -10,7 +10,7 @@ import { StreamragError } from '../core/errors.ts';
 import type { EmbedderIdentity } from '../core/types.ts';
 import { type Migration, migrate } from './migrate.ts';
 import { pgliteExecutor } from './pglite-executor.ts';
-import { createSqlStore, sessionSettings } from './sql-store.ts';
+import { createSqlStore, restoreFailedWarning, sessionSettings } from './sql-store.ts';
 import type { Store, StoreOptions } from './store.ts';
 
 export interface PgliteWorkerData {
@@ -61,8 +61,11 @@ async function open(): Promise<Store> {
       options: settings.options,
       close: () => database.close(),
     });
-    // Indexes deferred by a bulk load that never finished are rebuilt before serving.
-    await store.restoreIndexes();
+    // Indexes deferred by a bulk load that died are rebuilt before serving. A failed rebuild
+    // must not lock users out: searches still answer, by sequential scan.
+    await store
+      .restoreIndexes()
+      .catch((error: unknown) => console.warn(restoreFailedWarning(error)));
     return store;
   } catch (error) {
     await database.close();

@@ -12,4 +12,14 @@ export interface SqlExecutor {
   script(text: string): Promise<void>;
   /** Runs `work` in one transaction: committed if it resolves, rolled back if it throws. */
   transaction<T>(work: (executor: SqlExecutor) => Promise<T>): Promise<T>;
+  /**
+   * Takes a session-level advisory lock on a connection of its own, held until released;
+   * `undefined` when another session holds it. It dies with the session, so a crashed holder
+   * never leaves it behind.
+   */
+  tryAdvisoryLock(key: number): Promise<AdvisoryLock | undefined>;
+}
+
+export interface AdvisoryLock {
+  release(): Promise<void>;
 }

@@ -59,7 +59,7 @@ export interface StoreStats {
 }
 
 export interface StoreOptions {
-  /** hnsw.ef_search for vector queries (raised to k when k is larger). */
+  /** hnsw.ef_search for vector queries; the iterative scan goes past it when k needs more. */
   efSearch: number;
   /** Most chunk rows sent in one INSERT statement (1 = one row per statement). */
   insertBatchRows: number;
