@@ -51,8 +51,9 @@ const schema = z
       'must be a postgres:// or postgresql:// URL',
     ),
     DATA_DIR: optionalText.default('./.data'),
-    // Measured on 2 cores (docs/benchmarks.md): throughput peaks around 4 connections.
-    PG_POOL_MAX: integer(1, 1000).default(4),
+    // Measured on 2 cores (docs/benchmarks.md, pool size): 8 connections reach 90-96 % of the
+    // best search throughput; more add little and cost the server memory and CPU.
+    PG_POOL_MAX: integer(1, 1000).default(8),
     OPENAI_API_KEY: optionalText,
     OPENAI_BASE_URL: url,
     EMBEDDING_MODEL: optionalText,

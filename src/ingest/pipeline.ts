@@ -43,9 +43,10 @@ export interface IngestOptions extends SplitOptions {
   /** Documents written at once (each in its own transaction). */
   writeConcurrency: number;
   /**
-   * Bulk-load mode (drop the chunk indexes, rebuild them at the end): `auto` switches to it once
-   * this run has written more than max(256, a quarter of the existing) chunks — the point
-   * where one rebuild beats inserting into the HNSW graph row by row. Default `never`.
+   * Bulk-load mode (drop the chunk indexes, rebuild them at the end): `auto` switches to it at
+   * once on an empty table, else once this run has written more than max(256, a quarter of the
+   * existing) chunks — the point where one rebuild beats inserting into the HNSW graph row by
+   * row. Default `never`.
    */
   deferIndexes?: 'auto' | 'always' | 'never';
   /**
@@ -110,13 +111,17 @@ export async function ingest(
   let indexesDeferred = false;
   let deferAttempted = false;
   const deferThreshold = await deferIndexesThreshold();
+  // One query up front instead of a lookup per document, which queued behind the writes. A
+  // document written meanwhile by someone else is still caught by writeDocument's hash check.
+  const storedHashes = await store.documentHashes(options.collection);
 
   async function deferIndexesThreshold(): Promise<number> {
     const mode = options.deferIndexes ?? 'never';
     if (mode === 'never') return Number.POSITIVE_INFINITY;
     if (mode === 'always') return 0;
     const { chunks } = await store.stats();
-    return Math.max(256, chunks / 4);
+    // An empty table has no index worth keeping live: defer from the first chunk.
+    return chunks === 0 ? 0 : Math.max(256, chunks / 4);
   }
 
   async function writeBatch(documents: PreparedDocument[], vectors: number[][]) {
@@ -232,8 +237,7 @@ export async function ingest(
         loaded.text,
       ]),
     );
-    const existing = await store.findDocument(options.collection, loaded.source);
-    if (existing?.contentHash === contentHash) return undefined;
+    if (storedHashes.get(loaded.source) === contentHash) return undefined;
     const chunks = await split(loaded.text, loaded.format);
     if (chunks.length === 0) throw new Error('no text left after splitting');
     return {

@@ -93,6 +93,7 @@ export async function openPgliteStore(settings: {
     engine: 'pglite',
     identity,
     findDocument: (collection, source) => call('findDocument', collection, source),
+    documentHashes: (collection) => call('documentHashes', collection),
     getDocument: (id) => call('getDocument', id),
     writeDocument: (document, chunks) => call('writeDocument', document, chunks),
     deleteDocument: (id) => call('deleteDocument', id),

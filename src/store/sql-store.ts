@@ -35,6 +35,14 @@ export function createSqlStore(
     return row === undefined ? undefined : toStoredDocument(row);
   }
 
+  async function documentHashes(collection: string) {
+    const rows = await executor.query<{ source: string; content_hash: string }>(
+      'SELECT source, content_hash FROM documents WHERE collection = $1',
+      [collection],
+    );
+    return new Map(rows.map((row) => [row.source, row.content_hash]));
+  }
+
   async function getDocument(id: string) {
     if (!/^\d{1,18}$/.test(id)) return undefined;
     const [row] = await executor.query<DocumentRow>(`${documentSelect} WHERE id = $1::bigint`, [
@@ -259,6 +267,7 @@ export function createSqlStore(
     engine: settings.engine,
     identity,
     findDocument,
+    documentHashes,
     getDocument,
     writeDocument,
     deleteDocument,

@@ -17,6 +17,8 @@ export interface Store {
   /** The embedder the database was created with. */
   readonly identity: EmbedderIdentity;
   findDocument(collection: string, source: string): Promise<StoredDocument | undefined>;
+  /** source → content hash of every document in a collection (one query, for ingestion). */
+  documentHashes(collection: string): Promise<Map<string, string>>;
   getDocument(id: string): Promise<StoredDocument | undefined>;
   /**
    * Writes a document and all its chunks in one transaction. An existing document with the
