@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
+import { BadFileError } from '../src/core/errors.ts';
 import { extractHtml } from '../src/ingest/extract-html.ts';
 
 function page(body: string, head = '<title>Page</title>'): string {
@@ -218,5 +219,193 @@ describe('extractHtml', () => {
     // The Prev/Up/Next/Home bars, the XML preamble and every URL are gone.
     expect(markdown).not.toMatch(/\b(Prev|Next|Home)\b|<\?xml|DOCTYPE|\.html|\]\(/);
     expect(markdown).not.toContain('SQL Commands');
+  });
+});
+
+/** Repeats `unit(index)` until the text is at least `chars` long; also returns how many. */
+function repeat(chars: number, unit: (index: number) => string): { html: string; count: number } {
+  const parts: string[] = [];
+  let length = 0;
+  while (length < chars) {
+    const part = unit(parts.length);
+    parts.push(part);
+    length += part.length;
+  }
+  return { html: parts.join(''), count: parts.length };
+}
+
+/** Inline markup as dense as real prose gets: a text node, a bold word and a link per 50 chars. */
+const sentence = (index: number) => `Word${index} is <b>bold</b> and <a href="/x">linked</a>. `;
+
+/** The numbers of the `name123` tokens in the text, in order. */
+function numbered(markdown: string, name: string): number[] {
+  return Array.from(markdown.matchAll(new RegExp(`\\b${name}(\\d+)\\b`, 'g')), (m) => Number(m[1]));
+}
+
+const upTo = (count: number) => Array.from({ length: count }, (_, index) => index);
+
+/** Milliseconds one conversion takes, the least of three (the others may have waited for GC). */
+function fastest(html: string): number {
+  let best = Number.POSITIVE_INFINITY;
+  for (let run = 0; run < 3; run++) {
+    const started = performance.now();
+    extractHtml(html);
+    best = Math.min(best, performance.now() - started);
+  }
+  return best;
+}
+
+// Shapes that took the converter time quadratic in their size: a 1.1 MB paragraph 188 s, a
+// 460 kB <ol> 15 s, a 460 kB <blockquote> 22 s, 800 kB of small <svg>s 19 s. Each now takes
+// well under a second; the time limits only stop a regression from stalling the run.
+describe('extractHtml on pathological pages', () => {
+  it('cuts a 1 MB paragraph of inline markup into pieces, keeping every word', {
+    timeout: 20_000,
+  }, () => {
+    const { html, count } = repeat(1_000_000, sentence);
+    const { markdown } = extractHtml(page(`<p>${html}</p>`));
+    expect(numbered(markdown, 'Word')).toEqual(upTo(count));
+    expect(markdown).toContain('Word7 is **bold** and linked. Word8');
+    // Cut only at sentence ends (after "linked."), though most nodes end or start mid-sentence.
+    for (const paragraph of markdown.split('\n\n')) expect(paragraph).toMatch(/^Word\d+ .*\.$/);
+  });
+
+  it('cuts a long text node at sentence ends', { timeout: 20_000 }, () => {
+    const { html, count } = repeat(1_000_000, (index) => `Sentence number${index} ends here. `);
+    const { markdown } = extractHtml(page(`<div><p>${html}</p></div>`));
+    expect(numbered(markdown, 'number')).toEqual(upTo(count));
+    const paragraphs = markdown.split('\n\n');
+    expect(paragraphs.length).toBeGreaterThan(50);
+    for (const paragraph of paragraphs) expect(paragraph).toMatch(/^Sentence .* here\.$/);
+  });
+
+  it('numbers a 500 kB ordered list right across pieces', { timeout: 20_000 }, () => {
+    const { html, count } = repeat(
+      500_000,
+      (index) => `\n<li>item${index} with <code>code</code> and <em>stress</em></li>`,
+    );
+    const { markdown } = extractHtml(page(`<ol>${html}</ol>`));
+    const items = markdown.split('\n').filter((line) => line !== '');
+    expect(items).toHaveLength(count);
+    items.forEach((line, index) => {
+      expect(line).toBe(`${index + 1}. item${index} with \`code\` and _stress_`);
+    });
+  });
+
+  it('keeps every piece of a 500 kB block quote quoted', { timeout: 20_000 }, () => {
+    const { html, count } = repeat(500_000, (index) => `<p>quote${index} <em>said</em> this</p>`);
+    const { markdown } = extractHtml(page(`<blockquote>${html}</blockquote><p>After.</p>`));
+    expect(numbered(markdown, 'quote')).toEqual(upTo(count));
+    const lines = markdown.split('\n').filter((line) => line !== '');
+    expect(lines.pop()).toBe('After.');
+    for (const line of lines) expect(line).toMatch(/^>( quote\d+ _said_ this)?$/);
+  });
+
+  it('continues a long list item and a long heading as text after their first piece', () => {
+    const { html, count } = repeat(30_000, sentence);
+    const { markdown } = extractHtml(
+      page(`<ul><li>first</li><li>${html}</li><li>last</li></ul><h2>${html}</h2><p>end</p>`),
+    );
+    expect(numbered(markdown, 'Word')).toEqual([...upTo(count), ...upTo(count)]);
+    const blocks = markdown.split('\n\n');
+    expect(blocks[0]).toBe('* first');
+    expect(blocks[1]).toMatch(/^\* Word0 is \*\*bold\*\* and linked\./);
+    expect(blocks.filter((block) => block.startsWith('* '))).toHaveLength(3);
+    expect(blocks.filter((block) => block.startsWith('## '))).toHaveLength(1);
+    expect(blocks.at(-1)).toBe('end');
+  });
+
+  it('converts a table row too long for a piece as text, keeping the header', () => {
+    const { html, count } = repeat(30_000, sentence);
+    const rows = upTo(600)
+      .map((index) => `<tr><td>row${index}</td><td>value</td></tr>`)
+      .join('');
+    const { markdown } = extractHtml(
+      page(
+        `<table><tr><th>Key</th><th>Value</th></tr>${rows}<tr><td>big</td><td>${html}</td></tr></table>`,
+      ),
+    );
+    expect(numbered(markdown, 'row')).toEqual(upTo(600));
+    expect(numbered(markdown, 'Word')).toEqual(upTo(count));
+    expect(
+      markdown.split('\n').filter((line) => line === '| Key | Value |').length,
+    ).toBeGreaterThan(1);
+  });
+
+  it('cuts long code at line ends', () => {
+    const lines = upTo(5000).map((index) => `SELECT ${index} AS line${index};`);
+    const { markdown } = extractHtml(page(`<pre>${lines.join('\n')}</pre>`));
+    expect(markdown.split('\n').filter((line) => line.startsWith('SELECT'))).toEqual(lines);
+    expect(markdown.split('\n').filter((line) => line === '```').length).toBeGreaterThan(2);
+  });
+
+  it('flattens nesting thousands deep instead of overflowing the stack', () => {
+    const depth = 5000;
+    const divs = upTo(depth)
+      .map((index) => `<div>level${index}`)
+      .join('');
+    const { markdown } = extractHtml(page(`${divs}${'</div>'.repeat(depth)}<p>after</p>`));
+    expect(numbered(markdown, 'level')).toEqual(upTo(depth));
+    expect(markdown.endsWith('after')).toBe(true);
+  });
+
+  it('bounds how deep lists and quotes indent', () => {
+    const depth = 1000;
+    const quotes = upTo(depth)
+      .map((index) => `<blockquote><p>quote${index}</p>`)
+      .join('');
+    const lists = upTo(depth)
+      .map((index) => `<ul><li>item${index}`)
+      .join('');
+    const { markdown } = extractHtml(
+      page(`${quotes}${'</blockquote>'.repeat(depth)}${lists}${'</li></ul>'.repeat(depth)}`),
+    );
+    expect(numbered(markdown, 'quote')).toEqual(upTo(depth));
+    expect(numbered(markdown, 'item')).toEqual(upTo(depth));
+    // Eight levels of quotes and lists at most, rather than a Markdown page hundreds of times the
+    // size of its HTML.
+    expect(Math.max(...markdown.split('\n').map((line) => /^>*/.exec(line)?.[0].length ?? 0))).toBe(
+      8,
+    );
+    expect(markdown).toContain(`${'  '.repeat(7)}* item7\n`);
+    expect(markdown).not.toContain(`${'  '.repeat(8)}* item8`);
+    expect(markdown.length).toBeLessThan(200_000);
+  });
+
+  it('parses many skipped elements and unclosed tags in linear time', { timeout: 20_000 }, () => {
+    const svgs = repeat(500_000, (index) => `<p>icon${index}</p><SVG><path d="M0"/></SVG>`);
+    expect(numbered(extractHtml(page(svgs.html)).markdown, 'icon')).toEqual(upTo(svgs.count));
+    // Each <b> is left open, so the elements nest one level deeper each time.
+    const unclosed = repeat(300_000, (index) => `<p>open${index} <b>bold`);
+    expect(numbered(extractHtml(page(unclosed.html)).markdown, 'open')).toEqual(
+      upTo(unclosed.count),
+    );
+  });
+
+  it('takes about four times as long for four times the page, whatever its shape', () => {
+    const shapes: Record<string, (chars: number) => string> = {
+      paragraph: (chars) => `<p>${repeat(chars, sentence).html}</p>`,
+      list: (chars) =>
+        `<ol>${repeat(chars, (index) => `<li>item ${index} <b>b</b></li>`).html}</ol>`,
+      quote: (chars) =>
+        `<blockquote>${repeat(chars, (index) => `<p>q ${index}</p>`).html}</blockquote>`,
+      code: (chars) => `<p><code>${repeat(chars, (index) => `x${index}<b>y</b>`).html}</code></p>`,
+      unclosed: (chars) => repeat(chars, (index) => `<p>t${index} <b>x`).html,
+    };
+    for (const [name, shape] of Object.entries(shapes)) {
+      const small = fastest(page(shape(100_000)));
+      const large = fastest(page(shape(400_000)));
+      // Linear time gives a ratio of about 4 (less, as fixed costs weigh on the small page);
+      // the converter's quadratic time gave 16.
+      expect(large / small, name).toBeLessThan(8);
+    }
+  });
+
+  it('gives up on a page that takes longer than its time limit', () => {
+    const { html } = repeat(100_000, sentence);
+    expect(() => extractHtml(page(`<p>${html}</p>`), { timeLimitMs: 0 })).toThrow(
+      new BadFileError('HTML too complex to convert within 0 s'),
+    );
+    expect(extractHtml(page(`<p>${html}</p>`)).markdown).toContain('Word0 is **bold**');
   });
 });

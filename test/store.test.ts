@@ -327,6 +327,19 @@ describe.each(testEngines)('store on $name', (engine) => {
     },
   );
 
+  it('rebuilds deferred indexes on open with a pool of one connection', async () => {
+    const config = await engine.createDatabase({ PG_POOL_MAX: '1' });
+    const first = await openStore(config, embeddings.identity);
+    open.push(first);
+    await first.writeDocument(documentInput('one.md', '1'), await chunksFor(['only passage']));
+    await first.deferIndexes();
+    await first.close();
+    // The advisory lock must not take the only pooled connection the rebuild needs.
+    const reopened = await openStore(config, embeddings.identity);
+    open.push(reopened);
+    expect(await reopened.chunkIndexes()).toContain('chunks_embedding_idx');
+  });
+
   it('returns k rows for a filtered query when k matching rows exist', async () => {
     // A small ef_search makes a plain HNSW scan find too few matching rows; the iterative
     // index scan has to keep going.

@@ -19,6 +19,7 @@ export async function openPostgresStore(settings: {
   migrations: readonly Migration[];
   options: StoreOptions;
 }): Promise<Store> {
+  let lockSql: postgres.Sql | undefined;
   const sql = postgres(settings.url, {
     max: settings.poolMax,
     onnotice: () => {},
@@ -26,13 +27,20 @@ export async function openPostgresStore(settings: {
     connection: sessionSettings(settings.options),
   });
   try {
-    const executor = postgresExecutor(sql);
+    const executor = postgresExecutor(sql, () => {
+      // Advisory locks live on a connection of their own, outside the pool: holding one must
+      // never take a slot that the work done under it needs (PG_POOL_MAX=1 would deadlock).
+      lockSql ??= postgres(settings.url, { max: 1, onnotice: () => {} });
+      return lockSql;
+    });
     const identity = await migrate(executor, settings.migrations, settings.identity);
     const store = createSqlStore(executor, {
       engine: 'postgres',
       identity,
       options: settings.options,
-      close: () => sql.end({ timeout: 5 }),
+      close: async () => {
+        await Promise.all([sql.end({ timeout: 5 }), lockSql?.end({ timeout: 5 })]);
+      },
     });
     // Indexes deferred by a bulk load that died are rebuilt before serving. A failed rebuild
     // must not lock users out: searches still answer, by sequential scan.
@@ -41,7 +49,7 @@ export async function openPostgresStore(settings: {
       .catch((error: unknown) => console.warn(restoreFailedWarning(error)));
     return store;
   } catch (error) {
-    await sql.end({ timeout: 1 });
+    await Promise.all([sql.end({ timeout: 1 }), lockSql?.end({ timeout: 1 })]);
     if (error instanceof StreamragError) throw error;
     throw new StreamragError(
       'database_error',
@@ -61,7 +69,12 @@ function describeUrl(url: string): string {
   }
 }
 
-export function postgresExecutor(sql: postgres.Sql | postgres.TransactionSql): SqlExecutor {
+export function postgresExecutor(
+  sql: postgres.Sql | postgres.TransactionSql,
+  lockConnection: () => postgres.Sql = () => {
+    throw new Error('Advisory locks need a lock connection');
+  },
+): SqlExecutor {
   return {
     async query<Row>(text: string, parameters: readonly unknown[] = []) {
       const rows = await sql.unsafe(text, parameters as postgres.ParameterOrJSON<never>[], {
@@ -79,9 +92,8 @@ export function postgresExecutor(sql: postgres.Sql | postgres.TransactionSql): S
       >;
     },
     async tryAdvisoryLock(key) {
-      if (!('reserve' in sql)) throw new Error('Advisory locks need the pool, not a transaction');
-      // A pooled connection would hand the lock to whoever borrows it next: reserve one.
-      const connection = await sql.reserve();
+      // Reserved, so no other query of ours runs on (or unlocks) the locking session.
+      const connection = await lockConnection().reserve();
       try {
         const [row] = await connection`SELECT pg_try_advisory_lock(${key}::bigint) AS locked`;
         if (row?.locked !== true) {
