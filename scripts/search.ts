@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { type MetadataFilter, type SearchMode, searchModes } from '../src/core/types.ts';
 import { openNodeDependencies } from '../src/entry/node-dependencies.ts';
-import { retrieve } from '../src/retrieval/retrieve.ts';
+import { retrieve, toSearchQuery } from '../src/retrieval/retrieve.ts';
 import { runCli, UsageError } from './lib/run-cli.ts';
 
 const usage = `usage: npm run search -- [options] "question"
@@ -54,15 +54,7 @@ await runCli(usage, async () => {
       ...(Object.keys(filter).length === 0 ? {} : { filter }),
     };
     if (values.explain) {
-      const embedding =
-        mode === 'text' ? undefined : await embedder.embeddings.embedQuery(question);
-      console.log(
-        await store.explainSearch({
-          ...request,
-          text: question,
-          ...(embedding ? { embedding } : {}),
-        }),
-      );
+      console.log(await store.explainSearch(await toSearchQuery(embedder.embeddings, request)));
       return 0;
     }
     const { hits, timings } = await retrieve({ store, embeddings: embedder.embeddings }, request);

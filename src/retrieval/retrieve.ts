@@ -1,5 +1,5 @@
 import type { EmbeddingsInterface } from '@langchain/core/embeddings';
-import type { Hit, MetadataFilter, SearchMode } from '../core/types.ts';
+import type { Hit, MetadataFilter, SearchMode, SearchQuery } from '../core/types.ts';
 import type { Store } from '../store/store.ts';
 
 export interface RetrieveRequest {
@@ -27,23 +27,30 @@ export async function retrieve(
   request: RetrieveRequest,
 ): Promise<RetrieveResult> {
   const started = performance.now();
-  const embedding =
-    request.mode === 'text'
-      ? undefined
-      : await dependencies.embeddings.embedQuery(request.question);
+  const query = await toSearchQuery(dependencies.embeddings, request);
   const embedded = performance.now();
-  const hits = await dependencies.store.search({
+  const hits = await dependencies.store.search(query);
+  const finished = performance.now();
+  return {
+    hits,
+    timings: { embedMs: round(embedded - started), retrieveMs: round(finished - embedded) },
+  };
+}
+
+/** The store query for a request: the question embedded unless the search is text-only. */
+export async function toSearchQuery(
+  embeddings: EmbeddingsInterface,
+  request: RetrieveRequest,
+): Promise<SearchQuery> {
+  const embedding =
+    request.mode === 'text' ? undefined : await embeddings.embedQuery(request.question);
+  return {
     text: request.question,
     mode: request.mode,
     k: request.k,
     ...(embedding === undefined ? {} : { embedding }),
     ...(request.collection === undefined ? {} : { collection: request.collection }),
     ...(request.filter === undefined ? {} : { filter: request.filter }),
-  });
-  const finished = performance.now();
-  return {
-    hits,
-    timings: { embedMs: round(embedded - started), retrieveMs: round(finished - embedded) },
   };
 }
 
