@@ -23,6 +23,22 @@ export interface Config {
   hnswEfSearch: number;
   indexBuildMemory: string;
   ingestDeferIndexes: 'auto' | 'always' | 'never';
+  host: string;
+  port: number;
+  chatModel: string | undefined;
+  /** Retries of a failed model request before its first token (never after: tokens were sent). */
+  llmMaxRetries: number;
+  /** No chunk from the model for this long (before or between tokens) ends the answer. */
+  llmIdleTimeoutMs: number;
+  /** Passages retrieved for an answer when the request does not say. */
+  answerK: number;
+  maxRequestBytes: number;
+  /** A comment line is sent on an SSE stream silent for this long, so proxies keep it open. */
+  sseKeepAliveMs: number;
+  /** On SIGTERM, open streams get this long to finish before they are ended. */
+  shutdownGraceMs: number;
+  /** `max-age` of GET /v1/search responses (they are revalidated by ETag either way). */
+  searchCacheSeconds: number;
 }
 
 export type Environment = Record<string, string | undefined>;
@@ -77,6 +93,16 @@ const schema = z
       )
       .default('512MB'),
     INGEST_DEFER_INDEXES: z.enum(['auto', 'always', 'never']).default('auto'),
+    HOST: optionalText.default('127.0.0.1'),
+    PORT: integer(0, 65_535).default(8787),
+    CHAT_MODEL: optionalText,
+    LLM_MAX_RETRIES: integer(0, 10).default(1),
+    LLM_IDLE_TIMEOUT_MS: integer(100, 600_000).default(30_000),
+    ANSWER_K: integer(1, 50).default(6),
+    MAX_REQUEST_BYTES: integer(1024, 100_000_000).default(1_000_000),
+    SSE_KEEPALIVE_MS: integer(100, 600_000).default(15_000),
+    SHUTDOWN_GRACE_MS: integer(0, 600_000).default(10_000),
+    SEARCH_CACHE_SECONDS: integer(0, 31_536_000).default(0),
   })
   .refine((env) => env.CHUNK_OVERLAP < env.CHUNK_SIZE, {
     path: ['CHUNK_OVERLAP'],
@@ -114,5 +140,15 @@ export function parseConfig(environment: Environment): Config {
     hnswEfSearch: env.HNSW_EF_SEARCH,
     indexBuildMemory: env.INDEX_BUILD_MEMORY,
     ingestDeferIndexes: env.INGEST_DEFER_INDEXES,
+    host: env.HOST,
+    port: env.PORT,
+    chatModel: env.CHAT_MODEL,
+    llmMaxRetries: env.LLM_MAX_RETRIES,
+    llmIdleTimeoutMs: env.LLM_IDLE_TIMEOUT_MS,
+    answerK: env.ANSWER_K,
+    maxRequestBytes: env.MAX_REQUEST_BYTES,
+    sseKeepAliveMs: env.SSE_KEEPALIVE_MS,
+    shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
+    searchCacheSeconds: env.SEARCH_CACHE_SECONDS,
   };
 }

@@ -118,3 +118,20 @@ const stopWords = new Set(
     'while who whom why will with would you your yours yourself yourselves'
   ).split(' '),
 );
+
+/**
+ * The stemmed content words of a text, stop words left out: what the local embedder hashes,
+ * also used to score sentences for the extractive answer.
+ *
+ * @example
+ * contentStems('How are indexes built?'); // ['index', 'built']
+ */
+export function contentStems(text: string): string[] {
+  const stems: string[] = [];
+  for (const match of text.toLowerCase().matchAll(tokenPattern)) {
+    const token = match[0];
+    if (stopWords.has(token)) continue;
+    stems.push(token.length > 3 ? stemmer(token) : token);
+  }
+  return stems;
+}

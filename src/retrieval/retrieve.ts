@@ -8,6 +8,8 @@ export interface RetrieveRequest {
   k: number;
   collection?: string;
   filter?: MetadataFilter;
+  /** Cancels the database search when the request that wanted it goes away. */
+  signal?: AbortSignal;
 }
 
 export interface RetrieveResult {
@@ -29,11 +31,19 @@ export async function retrieve(
   const started = performance.now();
   const query = await toSearchQuery(dependencies.embeddings, request);
   const embedded = performance.now();
-  const hits = await dependencies.store.search(query);
+  request.signal?.throwIfAborted();
+  const hits = await dependencies.store.search(
+    query,
+    request.signal === undefined ? {} : { signal: request.signal },
+  );
   const finished = performance.now();
   return {
     hits,
-    timings: { embedMs: round(embedded - started), retrieveMs: round(finished - embedded) },
+    timings: {
+      // Nothing is embedded for a text search: report 0, not the cost of an empty await.
+      embedMs: request.mode === 'text' ? 0 : round(embedded - started),
+      retrieveMs: round(finished - embedded),
+    },
   };
 }
 

@@ -97,7 +97,10 @@ export async function openPgliteStore(settings: {
     getDocument: (id) => call('getDocument', id),
     writeDocument: (document, chunks) => call('writeDocument', document, chunks),
     deleteDocument: (id) => call('deleteDocument', id),
-    search: (query) => call('search', query),
+    collectionVersion: (collection) => call('collectionVersion', collection),
+    // An AbortSignal cannot cross to the worker: an aborted search is not sent, and one in
+    // flight is abandoned (its result dropped) rather than cancelled inside PGlite.
+    search: (query, options = {}) => abandonable(options.signal, () => call('search', query)),
     explainSearch: (query) => call('explainSearch', query),
     stats: () => call('stats'),
     chunkIndexes: () => call('chunkIndexes'),
@@ -116,6 +119,18 @@ export async function openPgliteStore(settings: {
       return closing;
     },
   };
+}
+
+function abandonable<T>(signal: AbortSignal | undefined, start: () => Promise<T>): Promise<T> {
+  if (signal === undefined) return start();
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolvePromise, rejectPromise) => {
+    const abandon = () => rejectPromise(signal.reason);
+    signal.addEventListener('abort', abandon, { once: true });
+    start()
+      .then(resolvePromise, rejectPromise)
+      .finally(() => signal.removeEventListener('abort', abandon));
+  });
 }
 
 function deserialize(error: SerializedError): Error {

@@ -76,11 +76,24 @@ export function postgresExecutor(
   },
 ): SqlExecutor {
   return {
-    async query<Row>(text: string, parameters: readonly unknown[] = []) {
-      const rows = await sql.unsafe(text, parameters as postgres.ParameterOrJSON<never>[], {
+    async query<Row>(
+      text: string,
+      parameters: readonly unknown[] = [],
+      options: { signal?: AbortSignal } = {},
+    ) {
+      const { signal } = options;
+      signal?.throwIfAborted();
+      const pending = sql.unsafe(text, parameters as postgres.ParameterOrJSON<never>[], {
         prepare: true,
       });
-      return rows as unknown as Row[];
+      // postgres.js sends a CancelRequest for a running statement (or drops a queued one).
+      const cancel = () => void pending.cancel();
+      signal?.addEventListener('abort', cancel, { once: true });
+      try {
+        return (await pending) as unknown as Row[];
+      } finally {
+        signal?.removeEventListener('abort', cancel);
+      }
     },
     async script(text) {
       await sql.unsafe(text).simple();

@@ -4,9 +4,11 @@
  * parameters, never built from values — is literally the same on both engines.
  */
 export interface SqlExecutor {
+  /** `options.signal` cancels the statement on the server if it is still running. */
   query<Row = Record<string, unknown>>(
     text: string,
     parameters?: readonly unknown[],
+    options?: { signal?: AbortSignal },
   ): Promise<Row[]>;
   /** Several statements without parameters (migrations, session settings). */
   script(text: string): Promise<void>;

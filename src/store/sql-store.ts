@@ -10,7 +10,7 @@ import type {
 } from '../core/types.ts';
 import { hybridSearchSql, textSearchSql, vectorSearchSql } from './search-sql.ts';
 import type { AdvisoryLock, SqlExecutor } from './sql-executor.ts';
-import type { Store, StoreOptions, StoreStats, WriteResult } from './store.ts';
+import type { SearchOptions, Store, StoreOptions, StoreStats, WriteResult } from './store.ts';
 
 /**
  * The store's logic over any `SqlExecutor`: the postgres.js adapter uses it directly, the
@@ -104,16 +104,31 @@ export function createSqlStore(
           ],
         );
       }
+      await transaction.query(bumpCollectionVersionSql, [document.collection]);
       return { id: row.id, status: row.inserted ? 'added' : 'updated' };
     });
   }
 
   async function deleteDocument(id: string) {
     if (!/^\d{1,18}$/.test(id)) return false;
-    const rows = await executor.query('DELETE FROM documents WHERE id = $1::bigint RETURNING id', [
-      id,
-    ]);
+    const rows = await executor.query(
+      `WITH deleted AS (DELETE FROM documents WHERE id = $1::bigint RETURNING collection)
+       INSERT INTO collection_versions (collection, version)
+       SELECT collection, nextval('streamrag_change_seq') FROM deleted
+       ON CONFLICT (collection) DO UPDATE SET version = EXCLUDED.version
+       RETURNING collection`,
+      [id],
+    );
     return rows.length > 0;
+  }
+
+  async function collectionVersion(collection: string | undefined): Promise<string> {
+    const [row] = await executor.query<{ version: string }>(
+      `SELECT coalesce(sum(version), 0)::text AS version FROM collection_versions
+       WHERE $1::text IS NULL OR collection = $1::text`,
+      [collection ?? null],
+    );
+    return row?.version ?? '0';
   }
 
   /** The statement for a query; `undefined` when nothing can match. */
@@ -148,10 +163,10 @@ export function createSqlStore(
     };
   }
 
-  async function search(query: SearchQuery): Promise<Hit[]> {
+  async function search(query: SearchQuery, searchOptions: SearchOptions = {}): Promise<Hit[]> {
     const statement = searchStatement(query);
     if (statement === undefined) return [];
-    return executor.query<Hit>(statement.text, statement.parameters);
+    return executor.query<Hit>(statement.text, statement.parameters, searchOptions);
   }
 
   async function explainSearch(query: SearchQuery): Promise<string> {
@@ -271,6 +286,7 @@ export function createSqlStore(
     getDocument,
     writeDocument,
     deleteDocument,
+    collectionVersion,
     search,
     explainSearch,
     stats,
@@ -302,6 +318,14 @@ export function sessionSettings(options: StoreOptions): Record<string, string> {
     'hnsw.iterative_scan': 'relaxed_order',
   };
 }
+
+/**
+ * $1 collection. The last statement of a document write: the row lock it takes is held only
+ * while the transaction commits, so concurrent writers to one collection barely wait.
+ */
+const bumpCollectionVersionSql = `INSERT INTO collection_versions (collection, version)
+  VALUES ($1, nextval('streamrag_change_seq'))
+  ON CONFLICT (collection) DO UPDATE SET version = EXCLUDED.version`;
 
 // An arbitrary constant (next to migrate.ts's): held for the whole of a bulk load.
 const bulkLoadLockKey = 7_372_712;

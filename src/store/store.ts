@@ -28,7 +28,13 @@ export interface Store {
   writeDocument(document: DocumentInput, chunks: ChunkInput[]): Promise<WriteResult>;
   /** Deletes a document and (by cascade) its chunks; false if there was no such document. */
   deleteDocument(id: string): Promise<boolean>;
-  search(query: SearchQuery): Promise<Hit[]>;
+  /**
+   * A value that changes whenever a document of the collection (of any collection when
+   * `undefined`) is written or deleted: the basis of search responses' ETags.
+   */
+  collectionVersion(collection: string | undefined): Promise<string>;
+  /** `options.signal` cancels the query (the request that wanted it has gone away). */
+  search(query: SearchQuery, options?: SearchOptions): Promise<Hit[]>;
   /** The query plan of `search`, as EXPLAIN prints it (for operators and tests). */
   explainSearch(query: SearchQuery): Promise<string>;
   stats(): Promise<StoreStats>;
@@ -48,6 +54,10 @@ export interface Store {
    */
   restoreIndexes(): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface SearchOptions {
+  signal?: AbortSignal;
 }
 
 export interface WriteResult {

@@ -1,0 +1,32 @@
+import { ChatOpenAI } from '@langchain/openai';
+import type { Config } from '../core/config.ts';
+import { createChatModelGenerator } from './chat-model-generator.ts';
+import { createExtractiveGenerator } from './extractive-generator.ts';
+import type { Generator } from './generator.ts';
+
+/**
+ * `CHAT_MODEL` set → any OpenAI-compatible chat endpoint through `ChatOpenAI`;
+ * unset → the local extractive generator (no model, no network).
+ *
+ * @example
+ * const generator = createGenerator(parseConfig({ CHAT_MODEL: 'gpt-4o-mini' }));
+ */
+export function createGenerator(config: Config): Generator {
+  if (config.chatModel === undefined) return createExtractiveGenerator();
+  const model = new ChatOpenAI({
+    model: config.chatModel,
+    apiKey: config.openaiApiKey ?? 'not-needed',
+    configuration: { baseURL: config.openaiBaseUrl },
+    // Retries happen only before the first token (a stream is never replayed); LangChain's
+    // default of 6 means ~76 s before an unreachable model is reported.
+    maxRetries: config.llmMaxRetries,
+    timeout: config.llmIdleTimeoutMs,
+    // Ask for the usage chunk at the end of the stream (stream_options.include_usage).
+    streamUsage: true,
+  });
+  return createChatModelGenerator({
+    model,
+    name: `openai:${config.chatModel}`,
+    idleTimeoutMs: config.llmIdleTimeoutMs,
+  });
+}

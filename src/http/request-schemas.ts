@@ -1,0 +1,129 @@
+import { z } from 'zod';
+import { searchModes } from '../core/types.ts';
+import { HttpError } from './http-error.ts';
+
+/**
+ * One schema per endpoint. Messages name the field and say what is wrong, e.g.
+ * "k must be a whole number between 1 and 50".
+ */
+
+const requiredText = (maxLength: number) =>
+  z
+    .string({
+      error: (issue) => (issue.input === undefined ? 'is required' : 'must be a string'),
+    })
+    .trim()
+    .min(1, 'must not be empty')
+    .max(maxLength, `must be at most ${maxLength} characters`);
+
+const kRange = (value: number) => Number.isInteger(value) && value >= 1 && value <= 50;
+const kMessage = 'must be a whole number between 1 and 50';
+/** In a JSON body a number; in a query string, text that reads as one. */
+const k = z.number({ error: 'must be a number' }).refine(kRange, kMessage);
+const queryK = z
+  .string()
+  .regex(/^\s*\d+\s*$/, kMessage)
+  .transform(Number)
+  .refine(kRange, kMessage);
+
+const search = z.enum(searchModes as [string, ...string[]], {
+  error: `must be one of ${searchModes.join(', ')}`,
+}) as z.ZodType<(typeof searchModes)[number]>;
+
+const filterValue = z.union([z.string(), z.number(), z.boolean(), z.null()], {
+  error: 'values must be strings, numbers, booleans or null',
+});
+
+const filter = z
+  .record(z.string(), filterValue, { error: 'must be an object of metadata values' })
+  .refine((value) => Object.keys(value).length <= 20, 'may have at most 20 keys');
+
+const historyTurn = z.strictObject(
+  {
+    role: z.enum(['user', 'assistant'], { error: 'must be "user" or "assistant"' }),
+    content: z
+      .string({ error: 'must be a string' })
+      .max(100_000, 'must be at most 100000 characters'),
+  },
+  { error: 'must be an object with role and content' },
+);
+
+/** `POST /v1/answer` body. Unknown fields are refused, so a misspelt option is not ignored. */
+export const answerRequestSchema = z.strictObject(
+  {
+    question: requiredText(10_000),
+    collection: requiredText(200).optional(),
+    k: k.optional(),
+    filter: filter.optional(),
+    history: z
+      .array(historyTurn, { error: 'must be an array of { role, content }' })
+      .max(100, 'may have at most 100 turns')
+      .optional(),
+    search: search.optional(),
+  },
+  { error: 'must be a JSON object' },
+);
+
+/** `GET /v1/search` query string. `mode` is accepted as another name for `search`. */
+export const searchQuerySchema = z
+  .strictObject({
+    q: requiredText(10_000),
+    k: queryK.optional(),
+    collection: requiredText(200).optional(),
+    search: search.optional(),
+    mode: search.optional(),
+    filter: z
+      .string()
+      .transform((text, context) => {
+        try {
+          return JSON.parse(text) as unknown;
+        } catch {
+          context.addIssue({ code: 'custom', message: 'must be a JSON object' });
+          return z.NEVER;
+        }
+      })
+      .pipe(filter)
+      .optional(),
+  })
+  .refine(
+    (query) =>
+      query.mode === undefined || query.search === undefined || query.mode === query.search,
+    {
+      path: ['mode'],
+      message: 'and search disagree; give one of them',
+    },
+  );
+
+/**
+ * Validates `input`, throwing a 400 that names the first bad field.
+ *
+ * @example
+ * const body = parseOrThrow(answerRequestSchema, await readJsonBody(request));
+ */
+export function parseOrThrow<Schema extends z.ZodType>(
+  schema: Schema,
+  input: unknown,
+): z.output<Schema> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  throw new HttpError(400, 'invalid_request', describeIssue(result.error.issues[0]));
+}
+
+function describeIssue(issue: z.core.$ZodIssue | undefined): string {
+  if (issue === undefined) return 'Invalid request';
+  if (issue.code === 'unrecognized_keys') {
+    const where = issue.path.length === 0 ? '' : ` in ${formatPath(issue.path)}`;
+    return `Unknown field${issue.keys.length > 1 ? 's' : ''}${where}: ${issue.keys.join(', ')}`;
+  }
+  if (issue.path.length === 0) return `The body ${issue.message}`;
+  return `${formatPath(issue.path)} ${issue.message}`;
+}
+
+/** history[2].content, filter.lang */
+function formatPath(path: readonly PropertyKey[]): string {
+  return path
+    .map((part, index) =>
+      typeof part === 'number' ? `[${part}]` : `${index === 0 ? '' : '.'}${String(part)}`,
+    )
+    .join('');
+}

@@ -1,0 +1,59 @@
+import type { Context } from 'hono';
+import { retrieve } from '../../retrieval/retrieve.ts';
+import type { AppDependencies, AppEnvironment } from '../app-dependencies.ts';
+import { ifNoneMatchMatches, strongEtag } from '../etag.ts';
+import { parseOrThrow, searchQuerySchema } from '../request-schemas.ts';
+import { formatServerTiming } from '../server-timing.ts';
+
+const defaultSearchK = 10;
+
+/**
+ * `GET /v1/search?q=&k=&collection=&search=` (or `mode=`): retrieval only, `{ hits }`.
+ *
+ * Cacheable: the strong ETag is computed from the collection's change version and the query,
+ * *before* any embedding or search, so a revalidation (`If-None-Match`) of an unchanged
+ * collection costs one indexed lookup and answers `304`.
+ */
+export function searchHandler(dependencies: AppDependencies) {
+  return async (c: Context<AppEnvironment>) => {
+    const query = parseOrThrow(searchQuerySchema, c.req.query());
+    const mode = query.search ?? query.mode ?? 'hybrid';
+    const k = query.k ?? defaultSearchK;
+    const signal = c.req.raw.signal;
+    const version = await dependencies.store.collectionVersion(query.collection);
+    const etag = await strongEtag([
+      'search-v1',
+      version,
+      dependencies.store.identity.name,
+      String(dependencies.config.hnswEfSearch),
+      mode,
+      String(k),
+      query.collection ?? '',
+      JSON.stringify(query.filter ?? null),
+      query.q,
+    ]);
+    const cacheControl = `private, max-age=${dependencies.config.searchCacheSeconds}, must-revalidate`;
+    c.header('ETag', etag);
+    c.header('Cache-Control', cacheControl);
+    if (ifNoneMatchMatches(c.req.header('if-none-match'), etag)) {
+      return c.body(null, 304);
+    }
+    const { hits, timings } = await retrieve(dependencies, {
+      question: query.q,
+      mode,
+      k,
+      signal,
+      ...(query.collection === undefined ? {} : { collection: query.collection }),
+      ...(query.filter === undefined ? {} : { filter: query.filter }),
+    });
+    c.header(
+      'Server-Timing',
+      formatServerTiming({
+        embed: timings.embedMs,
+        retrieve: timings.retrieveMs,
+        total: performance.now() - c.get('startedAt'),
+      }),
+    );
+    return c.json({ hits });
+  };
+}

@@ -1,0 +1,87 @@
+import type { AnswerEvent } from '../answer/answer-events.ts';
+
+/** Response headers of every event stream. */
+export const sseHeaders: Record<string, string> = {
+  'Content-Type': 'text/event-stream',
+  // no-transform: proxies must not compress or rewrite (buffering would delay every token).
+  'Cache-Control': 'no-cache, no-transform',
+  // nginx buffers proxied responses unless told not to.
+  'X-Accel-Buffering': 'no',
+};
+
+const encoder = new TextEncoder();
+const keepAliveFrame = encoder.encode(': keep-alive\n\n');
+
+/**
+ * One SSE frame. The data is JSON, which never contains a raw line break, so it is always a
+ * single `data:` line; an event name with CR or LF would end the frame early and is refused.
+ *
+ * @example
+ * encodeSseFrame('token', { text: 'Hi' }); // 'event: token\ndata: {"text":"Hi"}\n\n'
+ */
+export function encodeSseFrame(event: string, data: unknown): string {
+  if (/[\r\n]/.test(event)) throw new Error(`SSE event names cannot contain line breaks`);
+  return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+/**
+ * Typed events → SSE bytes, as a pull-based stream: the next event is produced only when the
+ * consumer has taken the previous one (backpressure), each event is one encoded chunk (one
+ * write), and a comment frame goes out whenever the stream has been silent for
+ * `keepAliveMs`, so proxies and load balancers keep an idle connection open while the model
+ * thinks. Cancelling the stream (the client went away) calls `onCancel` and ends the events.
+ *
+ * @example
+ * return new Response(toSseStream(answerEvents(…), { keepAliveMs: 15_000 }), { headers: sseHeaders });
+ */
+export function toSseStream(
+  events: AsyncIterable<AnswerEvent>,
+  options: { keepAliveMs: number; onCancel?: (reason: unknown) => void; onEnd?: () => void },
+): ReadableStream<Uint8Array> {
+  const iterator = events[Symbol.asyncIterator]();
+  let lastWrite = Date.now();
+  let keepAlive: ReturnType<typeof setInterval> | undefined;
+  let ended = false;
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    clearInterval(keepAlive);
+    options.onEnd?.();
+  };
+
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      // One timer per stream, checked at half the period, instead of a timer per event.
+      keepAlive = setInterval(
+        () => {
+          if (Date.now() - lastWrite < options.keepAliveMs) return;
+          lastWrite = Date.now();
+          controller.enqueue(keepAliveFrame);
+        },
+        Math.max(options.keepAliveMs / 2, 50),
+      );
+    },
+    async pull(controller) {
+      let result: IteratorResult<AnswerEvent>;
+      try {
+        result = await iterator.next();
+      } catch (error) {
+        end();
+        controller.error(error);
+        return;
+      }
+      if (result.done) {
+        end();
+        controller.close();
+        return;
+      }
+      lastWrite = Date.now();
+      controller.enqueue(encoder.encode(encodeSseFrame(result.value.event, result.value.data)));
+    },
+    async cancel(reason) {
+      options.onCancel?.(reason);
+      end();
+      await iterator.return?.(undefined);
+    },
+  });
+}
