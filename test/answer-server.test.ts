@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AnswerBody, AnswerDone, AnswerSource } from '../src/answer/answer-events.ts';
+import { askAnswer, streamAnswer } from '../src/client/index.ts';
 import type { RunningServer } from '../src/entry/node-server.ts';
 import { ingest } from '../src/ingest/pipeline.ts';
 import { testEngines } from './support/databases.ts';
@@ -125,6 +126,22 @@ describe.each(testEngines)('the answer server on $name (extractive generator)', 
       .map((frame) => (JSON.parse(frame.data) as { text: string }).text)
       .join('');
     expect(answer).toMatch(/could not find anything/);
+  });
+
+  it('is read by the typed client as typed events', async () => {
+    const names: string[] = [];
+    let answer = '';
+    for await (const event of streamAnswer({ question, k: 2 }, { baseUrl: server.url })) {
+      names.push(event.event);
+      if (event.event === 'token') answer += event.data.text;
+      if (event.event === 'done') expect(event.data.finishReason).toBe('stop');
+    }
+    expect(names[0]).toBe('meta');
+    expect(names[1]).toBe('sources');
+    expect(names.at(-1)).toBe('done');
+    expect(answer).toContain('waggle dance');
+    const body = await askAnswer({ question, k: 2 }, { baseUrl: server.url });
+    expect(body.answer).toBe(answer);
   });
 
   describe('GET /v1/search', () => {

@@ -1,0 +1,108 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type OpenAIStandIn,
+  standInReply,
+  startOpenAIStandIn,
+} from '../scripts/stand-in/openai-stand-in.ts';
+import { createExtractiveGenerator } from '../src/answer/extractive-generator.ts';
+import { parseConfig } from '../src/core/config.ts';
+import { LocalHashEmbeddings } from '../src/embeddings/local-hash-embeddings.ts';
+import { createApp } from '../src/http/app.ts';
+import { createLifecycle } from '../src/http/lifecycle.ts';
+import { openStore } from '../src/store/open-store.ts';
+import { testEngines } from './support/databases.ts';
+import { frameReader, postAnswer, startTestServer } from './support/test-server.ts';
+
+const engine = testEngines[0];
+if (engine === undefined) throw new Error('no test engine');
+const question = 'How do bees tell each other where the flowers are?';
+
+describe('shutting down', () => {
+  let standIn: OpenAIStandIn;
+  beforeAll(async () => {
+    standIn = await startOpenAIStandIn({ tokenCount: 20, interTokenDelayMs: 20 });
+  });
+  afterAll(async () => {
+    await standIn?.close();
+    await engine.cleanup();
+  });
+  const modelEnvironment = () => ({
+    CHAT_MODEL: 'stand-in-chat',
+    OPENAI_BASE_URL: standIn.baseUrl,
+  });
+
+  it('lets open answers finish, then closes the database', async () => {
+    const server = await startTestServer(engine, {
+      ...modelEnvironment(),
+      SHUTDOWN_GRACE_MS: '20000',
+    });
+    const reader = frameReader(await postAnswer(server.url, { question }));
+    for (let frame = await reader.next(); frame?.event !== 'token'; frame = await reader.next()) {
+      expect(frame).toBeDefined();
+    }
+    const stopped = server.shutdown();
+    const rest = await reader.rest();
+    expect(rest.at(-1)?.event).toBe('done');
+    expect(rest.filter((frame) => frame.event === 'token')).toHaveLength(
+      standInReply(20).length - 1,
+    );
+    expect(await stopped).toEqual({ finished: 1, ended: 0 });
+    await expect(server.store.stats()).rejects.toThrow();
+    await expect(fetch(`${server.url}/healthz`)).rejects.toThrow();
+  });
+
+  it('ends answers still open after SHUTDOWN_GRACE_MS with a shutting_down error event', async () => {
+    const server = await startTestServer(engine, { ...modelEnvironment(), SHUTDOWN_GRACE_MS: '0' });
+    standIn.configure({ interTokenDelayMs: 1000 });
+    try {
+      const reader = frameReader(await postAnswer(server.url, { question }));
+      for (let frame = await reader.next(); frame?.event !== 'token'; frame = await reader.next()) {
+        expect(frame).toBeDefined();
+      }
+      const stopped = server.shutdown();
+      const rest = await reader.rest();
+      expect(rest.at(-1)).toEqual({
+        event: 'error',
+        data: JSON.stringify({
+          code: 'shutting_down',
+          message: 'The server is shutting down; ask again',
+        }),
+      });
+      expect(await stopped).toEqual({ finished: 0, ended: 1 });
+    } finally {
+      standIn.configure({ interTokenDelayMs: 20 });
+    }
+  });
+
+  it('refuses new answers and reports not ready while draining', async () => {
+    const config = await engine.createDatabase();
+    const embeddings = new LocalHashEmbeddings();
+    const store = await openStore(config, embeddings.identity);
+    const lifecycle = createLifecycle();
+    const app = createApp({
+      config: parseConfig({}),
+      store,
+      embeddings,
+      generator: createExtractiveGenerator(),
+      lifecycle,
+    });
+    try {
+      expect((await app.request('/readyz')).status).toBe(200);
+      await lifecycle.drain(0);
+      const ready = await app.request('/readyz');
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toEqual({ status: 'draining' });
+      const answer = await app.request('/v1/answer', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ question }),
+      });
+      expect(answer.status).toBe(503);
+      expect(await answer.json()).toEqual({
+        error: { code: 'shutting_down', message: 'The server is shutting down; ask again' },
+      });
+    } finally {
+      await store.close();
+    }
+  });
+});
