@@ -22,7 +22,7 @@ const defaultUrl = process.env.STREAMRAG_URL ?? 'http://127.0.0.1:8787';
 const usage = `usage: npm run ask -- [options] "question"
 
   --url URL             the server (default ${defaultUrl}; env STREAMRAG_URL)
-  --k N                 number of passages (1-50, default 5)
+  --k N                 number of passages (1-50; default: the server's ANSWER_K, 6)
   --search MODE         hybrid (default), vector or text
   --collection NAME     only this collection
   --json                print the whole answer as one JSON object at the end`;
@@ -32,7 +32,7 @@ await runCli(usage, async () => {
     allowPositionals: true,
     options: {
       url: { type: 'string', default: defaultUrl },
-      k: { type: 'string', default: '5' },
+      k: { type: 'string' },
       search: { type: 'string', default: 'hybrid' },
       collection: { type: 'string' },
       json: { type: 'boolean', default: false },
@@ -40,15 +40,15 @@ await runCli(usage, async () => {
   });
   const question = positionals.join(' ').trim();
   if (question === '') throw new UsageError('Give a question to ask.');
-  const k = Number(values.k);
-  if (!Number.isInteger(k) || k < 1 || k > 50)
+  const k = values.k === undefined ? undefined : Number(values.k);
+  if (k !== undefined && (!Number.isInteger(k) || k < 1 || k > 50))
     throw new UsageError('--k must be a whole number from 1 to 50');
   const search = values.search as SearchMode;
   if (!searchModes.includes(search))
     throw new UsageError(`--search must be one of ${searchModes.join(', ')}`);
   const request: AnswerRequest = {
     question,
-    k,
+    ...(k === undefined ? {} : { k }),
     search,
     ...(values.collection === undefined ? {} : { collection: values.collection }),
   };
