@@ -1,3 +1,6 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AnswerBody, AnswerDone, AnswerSource } from '../src/answer/answer-events.ts';
 import { askAnswer, streamAnswer } from '../src/client/index.ts';
@@ -6,6 +9,8 @@ import { ingest } from '../src/ingest/pipeline.ts';
 import { testEngines } from './support/databases.ts';
 import { parseFrames, postAnswer, startTestServer } from './support/test-server.ts';
 
+const run = promisify(execFile);
+const repository = join(import.meta.dirname, '..');
 const question = 'How do bees tell each other where the flowers are?';
 
 describe.each(testEngines)('the answer server on $name (extractive generator)', (engine) => {
@@ -143,6 +148,33 @@ describe.each(testEngines)('the answer server on $name (extractive generator)', 
     const body = await askAnswer({ question, k: 2 }, { baseUrl: server.url });
     expect(body.answer).toBe(answer);
   });
+
+  it.runIf(engine.name === 'pglite')(
+    'npm run ask streams the answer, then prints the sources; exit 1 when nothing listens',
+    async () => {
+      const ask = (...parameters: string[]) =>
+        run(process.execPath, ['scripts/ask.ts', ...parameters], { cwd: repository }).then(
+          (output) => ({ ...output, code: 0 }),
+          (error: { stdout: string; stderr: string; code: number }) => error,
+        );
+      const answered = await ask('--url', server.url, '--k', '2', question);
+      expect(answered.code).toBe(0);
+      expect(answered.stdout).toMatch(
+        /waggle dance[^\n]*\[1\]\.\n\n\[1\] Honeybees — \S*bees\.md \(/,
+      );
+      expect(answered.stderr).toMatch(/extractive, hybrid search: first token [\d.]+ ms, total/);
+      const json = await ask('--url', server.url, '--json', question);
+      expect(JSON.parse(json.stdout.trim().split('\n').at(-1) ?? '')).toMatchObject({
+        answer: expect.stringContaining('waggle dance'),
+        finishReason: 'stop',
+      });
+      const refused = await ask('--url', 'http://127.0.0.1:9', question);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr.trim()).toBe(
+        'Cannot reach streamrag at http://127.0.0.1:9 — start it with npm start',
+      );
+    },
+  );
 
   describe('GET /v1/search', () => {
     const search = (query: string, headers: Record<string, string> = {}) =>
