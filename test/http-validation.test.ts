@@ -74,6 +74,22 @@ describe('bad input gets a 4xx that names the problem', () => {
       'filter.lang values must be strings, numbers, booleans or null',
     ],
     ['a body that is not an object', [1, 2], 'The body must be a JSON object'],
+    ['a body that is null', null, 'The body must be a JSON object'],
+    [
+      'a NUL character in the question',
+      { question: 'bees\u0000' },
+      'question must not contain the character U+0000',
+    ],
+    [
+      'a NUL character in a filter value',
+      { question: 'q', filter: { lang: 'e\u0000n' } },
+      'filter.lang must not contain the character U+0000',
+    ],
+    [
+      'a NUL character in a history turn',
+      { question: 'q', history: [{ role: 'user', content: '\u0000' }] },
+      'history[0].content must not contain the character U+0000',
+    ],
   ])('POST /v1/answer with %s → 400', async (_, body, message) => {
     await expectError(await ask(JSON.stringify(body)), 400, 'invalid_request', message);
   });
@@ -85,6 +101,36 @@ describe('bad input gets a 4xx that names the problem', () => {
       'invalid_request',
       /^The body is not valid JSON/,
     );
+  });
+
+  it('POST /v1/answer with a __proto__ key → 400', async () => {
+    await expectError(
+      await ask('{"question":"q","filter":{"__proto__":null}}'),
+      400,
+      'invalid_request',
+      '__proto__ is not allowed as a key',
+    );
+  });
+
+  it('POST /v1/answer with a charset other than UTF-8 → 415', async () => {
+    await expectError(
+      await ask('{"question":"q"}', 'application/json; charset=latin1'),
+      415,
+      'unsupported_media_type',
+      'charset=latin1 is not supported; send the JSON body as UTF-8',
+    );
+    const utf8 = await ask('{"question":"bees"}', 'application/json; charset=UTF-8');
+    expect(utf8.status).toBe(200);
+    await utf8.body?.cancel();
+  });
+
+  it('another method on /v1/answer or /v1/search → 405 with Allow', async () => {
+    const get = await fetch(`${server.url}/v1/answer`);
+    expect(get.headers.get('allow')).toBe('POST');
+    await expectError(get, 405, 'method_not_allowed', 'GET is not allowed here; use POST');
+    const post = await fetch(`${server.url}/v1/search?q=bees`, { method: 'POST' });
+    expect(post.headers.get('allow')).toBe('GET, HEAD');
+    await expectError(post, 405, 'method_not_allowed', 'POST is not allowed here; use GET, HEAD');
   });
 
   it('POST /v1/answer with an empty body → 400', async () => {
@@ -150,6 +196,12 @@ describe('bad input gets a 4xx that names the problem', () => {
     ],
     ['a filter that is not JSON', 'q=bees&filter=lang', 'filter must be a JSON object'],
     ['an unknown parameter', 'q=bees&limit=3', 'Unknown field: limit'],
+    ['a NUL character in q', 'q=bees%00', 'q must not contain the character U+0000'],
+    [
+      'a NUL character in a filter key',
+      'q=bees&filter=%7B%22a%5Cu0000%22%3A1%7D',
+      'filter keys must not contain the character U+0000',
+    ],
   ])('GET /v1/search with %s → 400', async (_, query, message) => {
     await expectError(
       await fetch(`${server.url}/v1/search?${query}`),

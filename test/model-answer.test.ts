@@ -24,6 +24,8 @@ describe('answers from an OpenAI-compatible model through ChatOpenAI', () => {
   let server: RunningServer;
   /** Keep-alive every 100 ms, and a watchdog that never fires within a test. */
   let patient: RunningServer;
+  /** A watchdog of 400 ms. */
+  let impatient: RunningServer;
   const logged: string[] = [];
   beforeAll(async () => {
     standIn = await startOpenAIStandIn({ tokenCount: 12 });
@@ -34,7 +36,8 @@ describe('answers from an OpenAI-compatible model through ChatOpenAI', () => {
         OPENAI_BASE_URL: standIn.baseUrl,
         OPENAI_API_KEY: 'test-key',
         LLM_MAX_RETRIES: '1',
-        LLM_IDLE_TIMEOUT_MS: '400',
+        // Room for LangChain's 1-2 s wait before a retry.
+        LLM_IDLE_TIMEOUT_MS: '10000',
       },
       { logError: (message) => logged.push(message) },
     );
@@ -44,10 +47,17 @@ describe('answers from an OpenAI-compatible model through ChatOpenAI', () => {
       SSE_KEEPALIVE_MS: '100',
       LLM_IDLE_TIMEOUT_MS: '30000',
     });
+    impatient = await startTestServer(engine, {
+      CHAT_MODEL: 'stand-in-chat',
+      OPENAI_BASE_URL: standIn.baseUrl,
+      LLM_MAX_RETRIES: '0',
+      LLM_IDLE_TIMEOUT_MS: '400',
+    });
   });
   afterAll(async () => {
     await server?.shutdown();
     await patient?.shutdown();
+    await impatient?.shutdown();
     await standIn?.close();
     await engine.cleanup();
   });
@@ -203,7 +213,7 @@ describe('answers from an OpenAI-compatible model through ChatOpenAI', () => {
   it('ends a stalled model stream with an error event and closes the upstream request', async () => {
     standIn.stallNext(2);
     const streamsBefore = standIn.chatStreams.length;
-    const frames = parseFrames(await (await postAnswer(server.url, { question })).text());
+    const frames = parseFrames(await (await postAnswer(impatient.url, { question })).text());
     expect(frames.map((frame) => frame.event)).toEqual([
       'meta',
       'sources',
@@ -219,6 +229,27 @@ describe('answers from an OpenAI-compatible model through ChatOpenAI', () => {
     await standIn.waitForClientClose(stalled);
     expect(stalled?.closedByClient).toBe(true);
     await expectStillServing();
+  });
+
+  it('ends with upstream_timeout when the model sends nothing at all, and closes the upstream request', async () => {
+    standIn.stallNext(0);
+    const streamsBefore = standIn.chatStreams.length;
+    const frames = parseFrames(await (await postAnswer(impatient.url, { question })).text());
+    expect(frames.map((frame) => frame.event)).toEqual(['meta', 'sources', 'error']);
+    expect(JSON.parse(frames.at(-1)?.data ?? '')).toEqual({
+      code: 'upstream_timeout',
+      message: 'The language model sent nothing for 400 ms',
+    });
+    const stalled = standIn.chatStreams[streamsBefore];
+    await standIn.waitForClientClose(stalled);
+    expect(stalled).toMatchObject({ closedByClient: true, tokensSent: 0 });
+  });
+
+  it('ends with upstream_timeout when the first token takes longer than LLM_IDLE_TIMEOUT_MS', async () => {
+    standIn.configure({ timeToFirstTokenMs: 5_000 });
+    const frames = parseFrames(await (await postAnswer(impatient.url, { question })).text());
+    expect(frames.map((frame) => frame.event)).toEqual(['meta', 'sources', 'error']);
+    expect(JSON.parse(frames.at(-1)?.data ?? '')).toMatchObject({ code: 'upstream_timeout' });
   });
 
   it('sends a keep-alive comment while the model is silent', async () => {

@@ -36,19 +36,41 @@ describe('shutting down', () => {
       ...modelEnvironment(),
       SHUTDOWN_GRACE_MS: '20000',
     });
-    const reader = frameReader(await postAnswer(server.url, { question }));
-    for (let frame = await reader.next(); frame?.event !== 'token'; frame = await reader.next()) {
-      expect(frame).toBeDefined();
+    // The model holds its tokens until the checks made while draining are done.
+    const hold = standIn.holdTokens();
+    try {
+      const reader = frameReader(await postAnswer(server.url, { question }));
+      expect((await reader.next())?.event).toBe('meta');
+      // A buffered (JSON) answer in flight too.
+      const buffered = postAnswer(server.url, { question }, { accept: 'application/json' });
+      while (standIn.stats.activeStreams < 2) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      const stopped = server.shutdown();
+      // While draining, the server still answers: not ready, and new asks are refused with why.
+      const ready = await fetch(`${server.url}/readyz`);
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toEqual({ status: 'draining' });
+      const refused = await postAnswer(server.url, { question });
+      expect(refused.status).toBe(503);
+      expect(await refused.json()).toEqual({
+        error: { code: 'shutting_down', message: 'The server is shutting down; ask again' },
+      });
+      hold.release();
+      const rest = await reader.rest();
+      expect(rest.at(-1)?.event).toBe('done');
+      expect(rest.filter((frame) => frame.event === 'token')).toHaveLength(20);
+      const bufferedResponse = await buffered;
+      expect(bufferedResponse.status).toBe(200);
+      expect(((await bufferedResponse.json()) as { answer: string }).answer).toBe(
+        standInReply(20).join(''),
+      );
+      expect(await stopped).toEqual({ finished: 2, ended: 0 });
+      await expect(server.store.stats()).rejects.toThrow();
+      await expect(fetch(`${server.url}/healthz`)).rejects.toThrow();
+    } finally {
+      hold.release();
     }
-    const stopped = server.shutdown();
-    const rest = await reader.rest();
-    expect(rest.at(-1)?.event).toBe('done');
-    expect(rest.filter((frame) => frame.event === 'token')).toHaveLength(
-      standInReply(20).length - 1,
-    );
-    expect(await stopped).toEqual({ finished: 1, ended: 0 });
-    await expect(server.store.stats()).rejects.toThrow();
-    await expect(fetch(`${server.url}/healthz`)).rejects.toThrow();
   });
 
   it('ends answers still open after SHUTDOWN_GRACE_MS with a shutting_down error event', async () => {

@@ -220,6 +220,37 @@ describe.each(testEngines)('store on $name', (engine) => {
     expect(hits).toEqual([]);
   });
 
+  it('changes a collection version on every write and delete, and differs between databases', async () => {
+    const { store } = await openFresh();
+    const { store: twin } = await openFresh();
+    const versions = [await store.collectionVersion('default')];
+    const written = await store.writeDocument(
+      documentInput('v.md', 'v1'),
+      await chunksFor(['one']),
+    );
+    versions.push(await store.collectionVersion('default'));
+    // Unchanged content writes nothing, so the version stays.
+    await store.writeDocument(documentInput('v.md', 'v1'), await chunksFor(['one']));
+    expect(await store.collectionVersion('default')).toBe(versions.at(-1));
+    await store.writeDocument(documentInput('v.md', 'v2'), await chunksFor(['two']));
+    versions.push(await store.collectionVersion('default'));
+    const otherBefore = await store.collectionVersion('other');
+    await store.writeDocument(
+      documentInput('w.md', 'w', { collection: 'other' }),
+      await chunksFor(['x']),
+    );
+    expect(await store.collectionVersion('default')).toBe(versions.at(-1));
+    expect(await store.collectionVersion('other')).not.toBe(otherBefore);
+    versions.push(await store.collectionVersion(undefined));
+    expect(await store.deleteDocument(written.id)).toBe(true);
+    versions.push(await store.collectionVersion('default'));
+    expect(new Set(versions).size).toBe(versions.length);
+    // The same history in another database gives other versions (a recreated database's
+    // search ETags must not match the old one's).
+    await twin.writeDocument(documentInput('v.md', 'v1'), await chunksFor(['one']));
+    expect(await twin.collectionVersion('default')).not.toBe(versions[1]);
+  });
+
   it('uses the HNSW index for vector and hybrid search', async () => {
     const { store } = await openFresh();
     const texts = Array.from(

@@ -165,7 +165,9 @@ export function snippet(content: string): string {
   const text = content.replace(/\s+/g, ' ').trim();
   if (text.length <= snippetLength) return text;
   const cut = text.lastIndexOf(' ', snippetLength);
-  return `${text.slice(0, cut > snippetLength / 2 ? cut : snippetLength)}…`;
+  // Never end on half of a surrogate pair (an emoji cut in two is not valid text).
+  const start = text.slice(0, cut > snippetLength / 2 ? cut : snippetLength);
+  return `${start.replace(/[\uD800-\uDBFF]$/, '')}…`;
 }
 
 function elapsed(now: () => number, startedAt: number): number {

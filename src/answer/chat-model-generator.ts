@@ -31,11 +31,13 @@ export function createChatModelGenerator(settings: {
       let finishReason = 'stop';
       let usage: AnswerUsage | undefined;
       try {
-        const chunks = await model.stream(
-          buildMessages(input.question, input.sources, input.history),
-          { signal: upstream.signal },
-        );
-        const watched = withIdleTimeout(chunks, idleTimeoutMs, () => {
+        // LangChain's stream() resolves only once the first chunk has arrived, so the call
+        // itself goes inside the watched iteration: the watchdog covers the time to first token.
+        const messages = buildMessages(input.question, input.sources, input.history);
+        async function* chunks() {
+          yield* await model.stream(messages, { signal: upstream.signal });
+        }
+        const watched = withIdleTimeout(chunks(), idleTimeoutMs, () => {
           const error = new GenerationError(
             'upstream_timeout',
             `The language model sent nothing for ${idleTimeoutMs} ms`,
@@ -74,6 +76,12 @@ export function createChatModelGenerator(settings: {
 /** A message safe to show a client: the upstream status or kind of failure, not its body. */
 function toGenerationError(error: unknown): GenerationError {
   if (error instanceof GenerationError) return error;
+  // The OpenAI SDK's own timeout (the wait for response headers) is the same kind of failure.
+  if ((error as Error | null)?.name === 'APIConnectionTimeoutError') {
+    return new GenerationError('upstream_timeout', 'The language model did not answer in time', {
+      cause: error,
+    });
+  }
   const status = (error as { status?: unknown } | null)?.status;
   if (typeof status === 'number') {
     const meaning =

@@ -73,10 +73,10 @@ export async function startNodeServer(
     embeddings: embedder.embeddings,
     shutdown() {
       shuttingDown ??= (async () => {
-        // New connections are refused; idle keep-alive ones are closed now, busy ones after.
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        server.closeIdleConnections();
+        // While open answers drain, the server still listens: /readyz says 503 (so a load
+        // balancer stops sending traffic) and new asks get a 503 that says why.
         const drained = await lifecycle.drain(config.shutdownGraceMs);
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections();
         await closed;
         await store.close();

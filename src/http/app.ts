@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import { StreamragError } from '../core/errors.ts';
@@ -53,6 +53,12 @@ export function createApp(dependencies: AppDependencies): Hono<AppEnvironment> {
     answerHandler({ ...dependencies, logError }),
   );
   app.get('/v1/search', searchHandler(dependencies));
+  app.on(['GET', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'], '/v1/answer', methodNotAllowed('POST'));
+  app.on(
+    ['POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
+    '/v1/search',
+    methodNotAllowed('GET, HEAD'),
+  );
 
   app.notFound((c) =>
     c.json(errorBody('not_found', `No route for ${c.req.method} ${c.req.path}`), 404),
@@ -72,6 +78,16 @@ export function createApp(dependencies: AppDependencies): Hono<AppEnvironment> {
     );
   });
   return app;
+}
+
+function methodNotAllowed(allow: string) {
+  return (c: Context<AppEnvironment>) => {
+    c.header('Allow', allow);
+    return c.json(
+      errorBody('method_not_allowed', `${c.req.method} is not allowed here; use ${allow}`),
+      405,
+    );
+  };
 }
 
 function errorBody(code: string, message: string): ErrorBody {

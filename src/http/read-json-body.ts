@@ -6,7 +6,20 @@ import { HttpError } from './http-error.ts';
  */
 export async function readJsonBody(request: Request): Promise<unknown> {
   const contentType = request.headers.get('content-type') ?? '';
-  const mediaType = contentType.split(';')[0]?.trim().toLowerCase() ?? '';
+  const [type = '', ...parameters] = contentType.toLowerCase().split(';');
+  const mediaType = type.trim();
+  const charset = parameters
+    .map((parameter) => parameter.trim())
+    .find((parameter) => parameter.startsWith('charset='))
+    ?.slice('charset='.length)
+    .replaceAll('"', '');
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+    throw new HttpError(
+      415,
+      'unsupported_media_type',
+      `charset=${charset} is not supported; send the JSON body as UTF-8`,
+    );
+  }
   if (mediaType !== 'application/json' && !mediaType.endsWith('+json')) {
     throw new HttpError(
       415,
@@ -19,12 +32,21 @@ export async function readJsonBody(request: Request): Promise<unknown> {
   const text = await request.text();
   if (text.trim() === '') throw new HttpError(400, 'invalid_request', 'The body is empty');
   try {
-    return JSON.parse(text) as unknown;
+    return JSON.parse(text, refuseProtoKeys) as unknown;
   } catch (error) {
+    if (error instanceof HttpError) throw error;
     throw new HttpError(
       400,
       'invalid_request',
       `The body is not valid JSON: ${(error as Error).message}`,
     );
   }
+}
+
+/** A `__proto__` key would be dropped (or worse) by object handling downstream: say so instead. */
+function refuseProtoKeys(key: string, value: unknown): unknown {
+  if (key === '__proto__') {
+    throw new HttpError(400, 'invalid_request', '__proto__ is not allowed as a key');
+  }
+  return value;
 }

@@ -7,6 +7,10 @@ import { HttpError } from './http-error.ts';
  * "k must be a whole number between 1 and 50".
  */
 
+/** PostgreSQL text cannot hold U+0000; refused here rather than failing in the database. */
+const withoutNul = (value: string) => !value.includes('\u0000');
+const nulMessage = 'must not contain the character U+0000';
+
 const requiredText = (maxLength: number) =>
   z
     .string({
@@ -14,7 +18,8 @@ const requiredText = (maxLength: number) =>
     })
     .trim()
     .min(1, 'must not be empty')
-    .max(maxLength, `must be at most ${maxLength} characters`);
+    .max(maxLength, `must be at most ${maxLength} characters`)
+    .refine(withoutNul, nulMessage);
 
 const kRange = (value: number) => Number.isInteger(value) && value >= 1 && value <= 50;
 const kMessage = 'must be a whole number between 1 and 50';
@@ -30,12 +35,14 @@ const search = z.enum(searchModes as [string, ...string[]], {
   error: `must be one of ${searchModes.join(', ')}`,
 }) as z.ZodType<(typeof searchModes)[number]>;
 
-const filterValue = z.union([z.string(), z.number(), z.boolean(), z.null()], {
-  error: 'values must be strings, numbers, booleans or null',
-});
+const filterValue = z.union(
+  [z.string().refine(withoutNul, nulMessage), z.number(), z.boolean(), z.null()],
+  { error: 'values must be strings, numbers, booleans or null' },
+);
 
 const filter = z
   .record(z.string(), filterValue, { error: 'must be an object of metadata values' })
+  .refine((value) => Object.keys(value).every(withoutNul), `keys ${nulMessage}`)
   .refine((value) => Object.keys(value).length <= 20, 'may have at most 20 keys');
 
 const historyTurn = z.strictObject(
@@ -43,7 +50,8 @@ const historyTurn = z.strictObject(
     role: z.enum(['user', 'assistant'], { error: 'must be "user" or "assistant"' }),
     content: z
       .string({ error: 'must be a string' })
-      .max(100_000, 'must be at most 100000 characters'),
+      .max(100_000, 'must be at most 100000 characters')
+      .refine(withoutNul, nulMessage),
   },
   { error: 'must be an object with role and content' },
 );

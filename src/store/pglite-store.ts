@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { type ErrorCode, StreamragError } from '../core/errors.ts';
 import type { EmbedderIdentity } from '../core/types.ts';
+import { abandonable } from './abandonable.ts';
 import type { Migration } from './migrate.ts';
 import type { PgliteWorkerData, SerializedError, WorkerResponse } from './pglite-worker.ts';
 import type { Store, StoreOptions } from './store.ts';
@@ -100,7 +101,10 @@ export async function openPgliteStore(settings: {
     collectionVersion: (collection) => call('collectionVersion', collection),
     // An AbortSignal cannot cross to the worker: an aborted search is not sent, and one in
     // flight is abandoned (its result dropped) rather than cancelled inside PGlite.
-    search: (query, options = {}) => abandonable(options.signal, () => call('search', query)),
+    search: (query, options = {}) => {
+      if (options.signal?.aborted) return Promise.reject(options.signal.reason);
+      return abandonable(options.signal, call('search', query));
+    },
     explainSearch: (query) => call('explainSearch', query),
     stats: () => call('stats'),
     chunkIndexes: () => call('chunkIndexes'),
@@ -119,18 +123,6 @@ export async function openPgliteStore(settings: {
       return closing;
     },
   };
-}
-
-function abandonable<T>(signal: AbortSignal | undefined, start: () => Promise<T>): Promise<T> {
-  if (signal === undefined) return start();
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolvePromise, rejectPromise) => {
-    const abandon = () => rejectPromise(signal.reason);
-    signal.addEventListener('abort', abandon, { once: true });
-    start()
-      .then(resolvePromise, rejectPromise)
-      .finally(() => signal.removeEventListener('abort', abandon));
-  });
 }
 
 function deserialize(error: SerializedError): Error {

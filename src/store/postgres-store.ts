@@ -1,6 +1,7 @@
 import postgres from 'postgres';
 import { StreamragError } from '../core/errors.ts';
 import type { EmbedderIdentity } from '../core/types.ts';
+import { abandonable } from './abandonable.ts';
 import { type Migration, migrate } from './migrate.ts';
 import type { SqlExecutor } from './sql-executor.ts';
 import { createSqlStore, restoreFailedWarning, sessionSettings } from './sql-store.ts';
@@ -81,19 +82,13 @@ export function postgresExecutor(
       parameters: readonly unknown[] = [],
       options: { signal?: AbortSignal } = {},
     ) {
-      const { signal } = options;
-      signal?.throwIfAborted();
+      options.signal?.throwIfAborted();
       const pending = sql.unsafe(text, parameters as postgres.ParameterOrJSON<never>[], {
         prepare: true,
       });
-      // postgres.js sends a CancelRequest for a running statement (or drops a queued one).
-      const cancel = () => void pending.cancel();
-      signal?.addEventListener('abort', cancel, { once: true });
-      try {
-        return (await pending) as unknown as Row[];
-      } finally {
-        signal?.removeEventListener('abort', cancel);
-      }
+      // Abandoned, not cancelled: PostgreSQL's CancelRequest targets a connection, not a
+      // statement, so on a pooled connection it can land on the next request's query.
+      return abandonable(options.signal, pending as unknown as Promise<Row[]>);
     },
     async script(text) {
       await sql.unsafe(text).simple();

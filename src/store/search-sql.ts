@@ -29,12 +29,17 @@ const questionTerms = (question: string) => `SELECT
   ) AS terms`;
 
 /**
- * Full-text candidates, best first: passages with every term, then — only when those are
- * fewer than `limit` (a one-time filter, so the wider scan does not run otherwise) — passages
- * with some of them. Ranked by ts_rank_cd on the OR query, so more matched terms rank higher.
- * Needs the `question` CTE; yields `text_candidates (id, tier, score)`.
+ * Full-text candidates, best first: up to `limit` passages with every term, then — only when
+ * those are fewer than `widenBelow` (a one-time filter, so the wider scan does not run
+ * otherwise) — passages with some of them. Ranked by ts_rank_cd on the OR query, so more
+ * matched terms rank higher. Needs the `question` CTE; yields `text_candidates (id, tier, score)`.
  */
-const textCandidates = (collection: string, metadata: string, limit: string) => `
+const textCandidates = (
+  collection: string,
+  metadata: string,
+  limit: string,
+  widenBelow: string,
+) => `
 every_term AS MATERIALIZED (
   SELECT c.id, 0 AS tier, ts_rank_cd(c.search_vector, question.any_terms) AS score
   FROM question, chunks c JOIN documents d ON d.id = c.document_id
@@ -45,7 +50,7 @@ every_term AS MATERIALIZED (
 some_term AS (
   SELECT c.id, 1 AS tier, ts_rank_cd(c.search_vector, question.any_terms) AS score
   FROM question, chunks c JOIN documents d ON d.id = c.document_id
-  WHERE (SELECT count(*) FROM every_term) < ${limit}::int
+  WHERE (SELECT count(*) FROM every_term) < ${widenBelow}::int
     AND c.search_vector @@ question.any_terms AND NOT c.search_vector @@ question.all_terms
     AND ${filters(collection, metadata)}
   ORDER BY score DESC, c.id
@@ -71,7 +76,7 @@ ORDER BY distance, id`;
 /** $1 question, $2 collection or NULL, $3 metadata filter (JSON text) or NULL, $4 k. */
 export const textSearchSql = `
 WITH question AS (${questionTerms('$1')}),
-${textCandidates('$2', '$3', '$4')}
+${textCandidates('$2', '$3', '$4', '$4')}
 SELECT ${hitColumns}, t.score::float8 AS score
 FROM text_candidates t JOIN chunks c ON c.id = t.id JOIN documents d ON d.id = c.document_id
 ORDER BY t.tier, t.score DESC, c.id
@@ -80,7 +85,9 @@ LIMIT $4::int`;
 /**
  * Reciprocal rank fusion (k = 60) of the vector and full-text candidate lists.
  * $1 embedding, $2 question, $3 collection or NULL, $4 metadata filter or NULL, $5 k,
- * $6 candidates taken from each list.
+ * $6 candidates taken from each list. The text list widens from every term to any term only
+ * when fewer than k passages have every term: the vector list fills the rest of the candidates,
+ * and ranking every passage with one common word is what made hybrid p99 slow (590 ms at 50k).
  */
 export const hybridSearchSql = `
 WITH question AS (${questionTerms('$2')}),
@@ -91,7 +98,7 @@ vector_candidates AS MATERIALIZED (
   ORDER BY c.embedding <=> $1::vector
   LIMIT $6::int
 ),
-${textCandidates('$3', '$4', '$6')},
+${textCandidates('$3', '$4', '$6', '$5')},
 ranked AS (
   SELECT id, row_number() OVER (ORDER BY distance, id) AS rank FROM vector_candidates
   UNION ALL
@@ -104,3 +111,9 @@ SELECT ${hitColumns}, fused.score
 FROM fused JOIN chunks c ON c.id = fused.id JOIN documents d ON d.id = c.document_id
 ORDER BY fused.score DESC, c.id
 LIMIT $5::int`;
+
+/**
+ * Every search statement: part of search responses' ETags, so a release that changes how
+ * results are found or ranked does not revalidate responses computed by the previous one.
+ */
+export const searchSqlText = [vectorSearchSql, textSearchSql, hybridSearchSql].join('\n');

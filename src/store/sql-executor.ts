@@ -4,7 +4,11 @@
  * parameters, never built from values — is literally the same on both engines.
  */
 export interface SqlExecutor {
-  /** `options.signal` cancels the statement on the server if it is still running. */
+  /**
+   * When `options.signal` aborts, the promise rejects at once with its reason and the
+   * statement's result is dropped (it is not cancelled on the server: a CancelRequest hits a
+   * connection, and a pooled connection may already run someone else's statement).
+   */
   query<Row = Record<string, unknown>>(
     text: string,
     parameters?: readonly unknown[],

@@ -115,7 +115,7 @@ export function createSqlStore(
       `WITH deleted AS (DELETE FROM documents WHERE id = $1::bigint RETURNING collection)
        INSERT INTO collection_versions (collection, version)
        SELECT collection, nextval('streamrag_change_seq') FROM deleted
-       ON CONFLICT (collection) DO UPDATE SET version = EXCLUDED.version
+       ON CONFLICT (collection) DO UPDATE SET version = nextval('streamrag_change_seq')
        RETURNING collection`,
       [id],
     );
@@ -124,11 +124,14 @@ export function createSqlStore(
 
   async function collectionVersion(collection: string | undefined): Promise<string> {
     const [row] = await executor.query<{ version: string }>(
-      `SELECT coalesce(sum(version), 0)::text AS version FROM collection_versions
+      `SELECT (SELECT value FROM streamrag_settings WHERE key = 'database_id')
+              || ':' || coalesce(sum(version), 0)::text AS version
+       FROM collection_versions
        WHERE $1::text IS NULL OR collection = $1::text`,
       [collection ?? null],
     );
-    return row?.version ?? '0';
+    if (row?.version == null) throw new StreamragError('database_error', 'No database id');
+    return row.version;
   }
 
   /** The statement for a query; `undefined` when nothing can match. */
@@ -325,7 +328,7 @@ export function sessionSettings(options: StoreOptions): Record<string, string> {
  */
 const bumpCollectionVersionSql = `INSERT INTO collection_versions (collection, version)
   VALUES ($1, nextval('streamrag_change_seq'))
-  ON CONFLICT (collection) DO UPDATE SET version = EXCLUDED.version`;
+  ON CONFLICT (collection) DO UPDATE SET version = nextval('streamrag_change_seq')`;
 
 // An arbitrary constant (next to migrate.ts's): held for the whole of a bulk load.
 const bulkLoadLockKey = 7_372_712;

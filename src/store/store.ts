@@ -30,10 +30,11 @@ export interface Store {
   deleteDocument(id: string): Promise<boolean>;
   /**
    * A value that changes whenever a document of the collection (of any collection when
-   * `undefined`) is written or deleted: the basis of search responses' ETags.
+   * `undefined`) is written or deleted, and differs between databases: the basis of search
+   * responses' ETags.
    */
   collectionVersion(collection: string | undefined): Promise<string>;
-  /** `options.signal` cancels the query (the request that wanted it has gone away). */
+  /** `options.signal` abandons the query (the request that wanted it has gone away). */
   search(query: SearchQuery, options?: SearchOptions): Promise<Hit[]>;
   /** The query plan of `search`, as EXPLAIN prints it (for operators and tests). */
   explainSearch(query: SearchQuery): Promise<string>;

@@ -13,61 +13,61 @@ import { sseHeaders, toSseStream } from '../sse-stream.ts';
  * `Accept: application/json` the whole answer in one body.
  */
 export function answerHandler(dependencies: AppDependencies) {
-  return async (c: Context<AppEnvironment>) => {
-    if (dependencies.lifecycle.draining) {
+  const { lifecycle } = dependencies;
+  const refuseWhileDraining = () => {
+    if (lifecycle.draining) {
       throw new HttpError(503, 'shutting_down', 'The server is shutting down; ask again');
     }
-    const body = parseOrThrow(answerRequestSchema, await readJsonBody(c.req.raw));
-    const input: AnswerInput = {
-      question: body.question,
-      k: body.k ?? dependencies.config.answerK,
-      search: body.search ?? 'hybrid',
-      history: body.history ?? [],
-      ...(body.collection === undefined ? {} : { collection: body.collection }),
-      ...(body.filter === undefined ? {} : { filter: body.filter }),
-    };
+  };
+  return async (c: Context<AppEnvironment>) => {
+    refuseWhileDraining();
     // Aborted when the client disconnects, the SSE stream is cancelled, or at shutdown.
+    // Registered before the body is read, so a shutdown waits for a request still uploading.
     const controller = new AbortController();
+    const unregister = lifecycle.register(controller);
     const requestSignal = c.req.raw.signal;
     const onRequestAbort = () => controller.abort(requestSignal.reason);
     requestSignal.addEventListener('abort', onRequestAbort, { once: true });
-    const context = {
-      requestId: c.get('requestId'),
-      startedAt: c.get('startedAt'),
-      signal: controller.signal,
+    const release = () => {
+      unregister();
+      requestSignal.removeEventListener('abort', onRequestAbort);
     };
-    const events = answerEvents(
-      {
-        ...dependencies,
-        ...(dependencies.logError === undefined ? {} : { logError: dependencies.logError }),
-      },
-      input,
-      context,
-    );
+    let streaming = false;
+    try {
+      const body = parseOrThrow(answerRequestSchema, await readJsonBody(c.req.raw));
+      refuseWhileDraining();
+      const input: AnswerInput = {
+        question: body.question,
+        k: body.k ?? dependencies.config.answerK,
+        search: body.search ?? 'hybrid',
+        history: body.history ?? [],
+        ...(body.collection === undefined ? {} : { collection: body.collection }),
+        ...(body.filter === undefined ? {} : { filter: body.filter }),
+      };
+      const context = {
+        requestId: c.get('requestId'),
+        startedAt: c.get('startedAt'),
+        signal: controller.signal,
+      };
+      const events = answerEvents(dependencies, input, context);
+      if (prefersJson(c.req.header('accept'))) return await answerAsJson(c, events);
 
-    if (prefersJson(c.req.header('accept'))) {
-      try {
-        return await answerAsJson(c, events);
-      } finally {
-        requestSignal.removeEventListener('abort', onRequestAbort);
-      }
+      const stream = toSseStream(events, {
+        keepAliveMs: dependencies.config.sseKeepAliveMs,
+        onCancel: (reason) => controller.abort(reason),
+        onEnd: release,
+      });
+      streaming = true;
+      // Only what is known before the headers; the stages follow in the `done` event.
+      c.header(
+        'Server-Timing',
+        formatServerTiming({ headers: performance.now() - context.startedAt }),
+      );
+      return c.body(stream, 200, sseHeaders);
+    } finally {
+      // The SSE stream releases itself when it ends; everything else ends here.
+      if (!streaming) release();
     }
-
-    const unregister = dependencies.lifecycle.register(controller);
-    const stream = toSseStream(events, {
-      keepAliveMs: dependencies.config.sseKeepAliveMs,
-      onCancel: (reason) => controller.abort(reason),
-      onEnd: () => {
-        unregister();
-        requestSignal.removeEventListener('abort', onRequestAbort);
-      },
-    });
-    // Only what is known before the headers; the stages follow in the `done` event.
-    c.header(
-      'Server-Timing',
-      formatServerTiming({ headers: performance.now() - context.startedAt }),
-    );
-    return c.body(stream, 200, sseHeaders);
   };
 }
 

@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import { retrieve } from '../../retrieval/retrieve.ts';
+import { searchSqlText } from '../../store/search-sql.ts';
 import type { AppDependencies, AppEnvironment } from '../app-dependencies.ts';
 import { ifNoneMatchMatches, strongEtag } from '../etag.ts';
 import { parseOrThrow, searchQuerySchema } from '../request-schemas.ts';
@@ -22,7 +23,7 @@ export function searchHandler(dependencies: AppDependencies) {
     const signal = c.req.raw.signal;
     const version = await dependencies.store.collectionVersion(query.collection);
     const etag = await strongEtag([
-      'search-v1',
+      searchSqlText,
       version,
       dependencies.store.identity.name,
       String(dependencies.config.hnswEfSearch),
@@ -32,11 +33,13 @@ export function searchHandler(dependencies: AppDependencies) {
       JSON.stringify(query.filter ?? null),
       query.q,
     ]);
-    const cacheControl = `private, max-age=${dependencies.config.searchCacheSeconds}, must-revalidate`;
-    c.header('ETag', etag);
-    c.header('Cache-Control', cacheControl);
+    // Set on 200 and 304 only: an error response must not be cached or revalidated.
+    const cacheHeaders = {
+      ETag: etag,
+      'Cache-Control': `private, max-age=${dependencies.config.searchCacheSeconds}, must-revalidate`,
+    };
     if (ifNoneMatchMatches(c.req.header('if-none-match'), etag)) {
-      return c.body(null, 304);
+      return c.body(null, 304, cacheHeaders);
     }
     const { hits, timings } = await retrieve(dependencies, {
       question: query.q,
@@ -54,6 +57,6 @@ export function searchHandler(dependencies: AppDependencies) {
         total: performance.now() - c.get('startedAt'),
       }),
     );
-    return c.json({ hits });
+    return c.json({ hits }, 200, cacheHeaders);
   };
 }
