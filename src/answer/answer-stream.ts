@@ -71,6 +71,10 @@ export async function* answerEvents(
 
   let stage: 'retrieval' | 'generation' = 'retrieval';
   try {
+    // A macrotask boundary before this answer's CPU work (embedding, SQL, model setup): the
+    // event loop writes this frame, then reads the requests that arrived with this one and
+    // sends their `meta` too, instead of making them wait behind this one's retrieval.
+    await nextMacrotask();
     const retrieved = await retrieve(dependencies, {
       question: input.question,
       mode: input.search,
@@ -168,6 +172,10 @@ export function snippet(content: string): string {
   // Never end on half of a surrogate pair (an emoji cut in two is not valid text).
   const start = text.slice(0, cut > snippetLength / 2 ? cut : snippetLength);
   return `${start.replace(/[\uD800-\uDBFF]$/, '')}…`;
+}
+
+function nextMacrotask(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
 function elapsed(now: () => number, startedAt: number): number {
