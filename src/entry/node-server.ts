@@ -76,9 +76,14 @@ export async function startNodeServer(
         // While open answers drain, the server still listens: /readyz says 503 (so a load
         // balancer stops sending traffic) and new asks get a 503 that says why.
         const drained = await lifecycle.drain(config.shutdownGraceMs);
+        // A drained answer may still be writing its response (an answer leaves the lifecycle
+        // when its handler returns): close() lets those finish and closes idle connections;
+        // whatever is still open after a moment is cut.
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        server.closeAllConnections();
+        server.closeIdleConnections();
+        const cut = setTimeout(() => server.closeAllConnections(), 2_000);
         await closed;
+        clearTimeout(cut);
         await store.close();
         return drained;
       })();
