@@ -1,5 +1,6 @@
 /**
- * npm run ask -- [--url URL] [--k N] [--collection NAME] [--search hybrid|vector|text] [--json]
+ * npm run ask -- [--url URL] [--k N] [--collection NAME] [--filter key=value]…
+ *                [--search hybrid|vector|text] [--json]
  *                "question"
  *
  * Streams the answer of a running server (`npm start`) into the terminal.
@@ -25,6 +26,7 @@ const usage = `usage: npm run ask -- [options] "question"
   --k N                 number of passages (1-50; default: the server's ANSWER_K, 6)
   --search MODE         hybrid (default), vector or text
   --collection NAME     only this collection
+  --filter key=value    only documents whose metadata has key = value (repeatable)
   --json                print the whole answer as one JSON object at the end`;
 
 await runCli(usage, async () => {
@@ -35,6 +37,7 @@ await runCli(usage, async () => {
       k: { type: 'string' },
       search: { type: 'string', default: 'hybrid' },
       collection: { type: 'string' },
+      filter: { type: 'string', multiple: true, default: [] },
       json: { type: 'boolean', default: false },
     },
   });
@@ -46,11 +49,18 @@ await runCli(usage, async () => {
   const search = values.search as SearchMode;
   if (!searchModes.includes(search))
     throw new UsageError(`--search must be one of ${searchModes.join(', ')}`);
+  const filter: Record<string, string> = {};
+  for (const pair of values.filter) {
+    const separator = pair.indexOf('=');
+    if (separator < 1) throw new UsageError(`--filter takes key=value, not "${pair}"`);
+    filter[pair.slice(0, separator)] = pair.slice(separator + 1);
+  }
   const request: AnswerRequest = {
     question,
     ...(k === undefined ? {} : { k }),
     search,
     ...(values.collection === undefined ? {} : { collection: values.collection }),
+    ...(Object.keys(filter).length === 0 ? {} : { filter }),
   };
 
   // Ctrl-C cancels the stream (the server stops generating); a second one kills at once.

@@ -168,6 +168,11 @@ describe.each(testEngines)('the answer server on $name (extractive generator)', 
         answer: expect.stringContaining('waggle dance'),
         finishReason: 'stop',
       });
+      // comets.txt is the only plain-text document: the filter reaches the search.
+      const filtered = await ask('--url', server.url, '--filter', 'format=text', question);
+      expect(filtered.code).toBe(0);
+      expect(filtered.stdout).toMatch(/\n\[1\] comets — \S*comets\.txt \(/);
+      expect(filtered.stdout).not.toContain('Honeybees');
       const refused = await ask('--url', 'http://127.0.0.1:9', question);
       expect(refused.code).toBe(1);
       expect(refused.stderr.trim()).toBe(
