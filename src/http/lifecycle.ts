@@ -1,8 +1,9 @@
 import { ShutdownError } from '../answer/answer-stream.ts';
 
 /**
- * Tracks open answer streams so a shutdown can drain them: new asks are refused, open ones
- * get `graceMs` to finish, and the rest are ended with an `error` event (`shutting_down`).
+ * Tracks open answers (streamed, buffered, or still uploading their request) so a shutdown can
+ * drain them: new asks are refused, open ones get `graceMs` to finish, and the rest are ended
+ * (a stream with an `error` event `shutting_down`, a buffered answer with a 503).
  *
  * @example
  * const lifecycle = createLifecycle();
@@ -11,7 +12,7 @@ import { ShutdownError } from '../answer/answer-stream.ts';
 export interface Lifecycle {
   readonly draining: boolean;
   readonly openStreams: number;
-  /** Registers a stream's controller; call the returned function when the stream ends. */
+  /** Registers an answer's controller; call the returned function when the answer ends. */
   register(controller: AbortController): () => void;
   /** Resolves when every stream has ended (on its own, or aborted after `graceMs`). */
   drain(graceMs: number): Promise<{ finished: number; ended: number }>;
