@@ -16,6 +16,7 @@ import {
   streamAnswer,
 } from '../src/client/index.ts';
 import { type SearchMode, searchModes } from '../src/core/types.ts';
+import { parseFilterOptions } from './lib/parse-filter.ts';
 import { runCli, UsageError } from './lib/run-cli.ts';
 
 const defaultUrl = process.env.STREAMRAG_URL ?? 'http://127.0.0.1:8787';
@@ -49,12 +50,7 @@ await runCli(usage, async () => {
   const search = values.search as SearchMode;
   if (!searchModes.includes(search))
     throw new UsageError(`--search must be one of ${searchModes.join(', ')}`);
-  const filter: Record<string, string> = {};
-  for (const pair of values.filter) {
-    const separator = pair.indexOf('=');
-    if (separator < 1) throw new UsageError(`--filter takes key=value, not "${pair}"`);
-    filter[pair.slice(0, separator)] = pair.slice(separator + 1);
-  }
+  const filter = parseFilterOptions(values.filter);
   const request: AnswerRequest = {
     question,
     ...(k === undefined ? {} : { k }),

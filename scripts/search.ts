@@ -3,9 +3,10 @@
  *                   [--filter key=value]… [--json] [--explain] "question"
  */
 import { parseArgs } from 'node:util';
-import { type MetadataFilter, type SearchMode, searchModes } from '../src/core/types.ts';
+import { type SearchMode, searchModes } from '../src/core/types.ts';
 import { openNodeDependencies } from '../src/entry/node-dependencies.ts';
 import { retrieve, toSearchQuery } from '../src/retrieval/retrieve.ts';
+import { parseFilterOptions } from './lib/parse-filter.ts';
 import { runCli, UsageError } from './lib/run-cli.ts';
 
 const usage = `usage: npm run search -- [options] "question"
@@ -37,12 +38,7 @@ await runCli(usage, async () => {
   const mode = values.mode as SearchMode;
   if (!searchModes.includes(mode))
     throw new UsageError(`--mode must be one of ${searchModes.join(', ')}`);
-  const filter: MetadataFilter = {};
-  for (const pair of values.filter) {
-    const separator = pair.indexOf('=');
-    if (separator < 1) throw new UsageError(`--filter takes key=value, not "${pair}"`);
-    filter[pair.slice(0, separator)] = pair.slice(separator + 1);
-  }
+  const filter = parseFilterOptions(values.filter);
 
   const { store, embedder } = await openNodeDependencies();
   try {

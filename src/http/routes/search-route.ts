@@ -16,6 +16,8 @@ const defaultSearchK = 10;
  * collection costs one indexed lookup and answers `304`.
  */
 export function searchHandler(dependencies: AppDependencies) {
+  // The search SQL (several kB) is part of every tag: hashed once, not per request.
+  const searchSqlDigest = strongEtag([searchSqlText]);
   return async (c: Context<AppEnvironment>) => {
     const query = parseOrThrow(searchQuerySchema, c.req.query());
     const mode = query.search ?? query.mode ?? 'hybrid';
@@ -23,7 +25,7 @@ export function searchHandler(dependencies: AppDependencies) {
     const signal = c.req.raw.signal;
     const version = await dependencies.store.collectionVersion(query.collection);
     const etag = await strongEtag([
-      searchSqlText,
+      await searchSqlDigest,
       version,
       dependencies.store.identity.name,
       String(dependencies.config.hnswEfSearch),
