@@ -29,16 +29,22 @@ describe('bad input gets a 4xx that names the problem', () => {
     code: string,
     message: string | RegExp,
   ) {
-    const body = (await response.json()) as { error: { code: string; message: string } };
-    expect({ status: response.status, body }).toEqual({
+    const body = (await response.json()) as {
+      error: { code: string; message: string; type: string; param: string | null };
+    };
+    const { param, ...error } = body.error;
+    expect({ status: response.status, error }).toEqual({
       status,
-      body: {
-        error: {
-          code,
-          message: typeof message === 'string' ? message : expect.stringMatching(message),
-        },
+      error: {
+        code,
+        message: typeof message === 'string' ? message : expect.stringMatching(message),
+        type: status < 500 ? 'invalid_request_error' : 'server_error',
       },
     });
+    // OpenAI's shape: the field at fault, or null.
+    expect(
+      param === null || (typeof param === 'string' && message.toString().includes(param)),
+    ).toBe(true);
     expect(response.headers.get('content-type')).toMatch(/^application\/json/);
     expect(response.headers.get('x-request-id')).toBeTruthy();
     expect(response.headers.get('server-timing')).toMatch(/^total;dur=[\d.]+$/);

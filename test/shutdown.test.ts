@@ -54,7 +54,12 @@ describe('shutting down', () => {
       const refused = await postAnswer(server.url, { question });
       expect(refused.status).toBe(503);
       expect(await refused.json()).toEqual({
-        error: { code: 'shutting_down', message: 'The server is shutting down; ask again' },
+        error: {
+          message: 'The server is shutting down; ask again',
+          type: 'server_error',
+          param: null,
+          code: 'shutting_down',
+        },
       });
       hold.release();
       const rest = await reader.rest();
@@ -121,7 +126,12 @@ describe('shutting down', () => {
       });
       expect(answer.status).toBe(503);
       expect(await answer.json()).toEqual({
-        error: { code: 'shutting_down', message: 'The server is shutting down; ask again' },
+        error: {
+          message: 'The server is shutting down; ask again',
+          type: 'server_error',
+          param: null,
+          code: 'shutting_down',
+        },
       });
     } finally {
       await store.close();

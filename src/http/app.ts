@@ -3,9 +3,11 @@ import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import { StreamragError } from '../core/errors.ts';
 import type { AppDependencies, AppEnvironment } from './app-dependencies.ts';
-import { type ErrorBody, HttpError } from './http-error.ts';
+import { errorBody, HttpError } from './http-error.ts';
 import { answerHandler } from './routes/answer-route.ts';
+import { chatCompletionsHandler, modelsHandler } from './routes/chat-completions-route.ts';
 import { searchHandler } from './routes/search-route.ts';
+import { uiChatHandler } from './routes/ui-chat-route.ts';
 import { serverTiming } from './server-timing.ts';
 
 /**
@@ -34,46 +36,48 @@ export function createApp(dependencies: AppDependencies): Hono<AppEnvironment> {
       return c.json({ status: 'ready', engine: dependencies.store.engine });
     } catch (error) {
       logError('readiness check failed', error);
-      return c.json(errorBody('not_ready', 'The database is not reachable'), 503);
+      return c.json(errorBody(503, 'not_ready', 'The database is not reachable'), 503);
     }
   });
 
-  app.post(
-    '/v1/answer',
-    bodyLimit({
-      maxSize: dependencies.config.maxRequestBytes,
-      onError: () => {
-        throw new HttpError(
-          413,
-          'payload_too_large',
-          `The body is larger than ${dependencies.config.maxRequestBytes} bytes`,
-        );
-      },
-    }),
-    answerHandler({ ...dependencies, logError }),
-  );
+  const limitBody = bodyLimit({
+    maxSize: dependencies.config.maxRequestBytes,
+    onError: () => {
+      throw new HttpError(
+        413,
+        'payload_too_large',
+        `The body is larger than ${dependencies.config.maxRequestBytes} bytes`,
+      );
+    },
+  });
+  const answering = { ...dependencies, logError };
+  app.post('/v1/answer', limitBody, answerHandler(answering));
+  app.post('/v1/chat/completions', limitBody, chatCompletionsHandler(answering));
+  app.post('/api/chat', limitBody, uiChatHandler(answering));
   app.get('/v1/search', searchHandler(dependencies));
-  app.on(['GET', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'], '/v1/answer', methodNotAllowed('POST'));
-  app.on(
-    ['POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
-    '/v1/search',
-    methodNotAllowed('GET, HEAD'),
-  );
+  app.get('/v1/models', modelsHandler(Math.floor(Date.now() / 1000)));
+
+  for (const path of ['/v1/answer', '/v1/chat/completions', '/api/chat']) {
+    app.on(['GET', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'], path, methodNotAllowed('POST'));
+  }
+  for (const path of ['/v1/search', '/v1/models']) {
+    app.on(['POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'], path, methodNotAllowed('GET, HEAD'));
+  }
 
   app.notFound((c) =>
-    c.json(errorBody('not_found', `No route for ${c.req.method} ${c.req.path}`), 404),
+    c.json(errorBody(404, 'not_found', `No route for ${c.req.method} ${c.req.path}`), 404),
   );
   app.onError((error, c) => {
     if (error instanceof HttpError) {
-      return c.json(errorBody(error.code, error.message), error.status);
+      return c.json(errorBody(error.status, error.code, error.message, error.param), error.status);
     }
     if (error instanceof StreamragError && error.code === 'invalid_request') {
-      return c.json(errorBody(error.code, error.message), 400);
+      return c.json(errorBody(400, error.code, error.message), 400);
     }
     if (c.req.raw.signal.aborted) return new Response(null, { status: 499 });
     logError(`${c.req.method} ${c.req.path} (request ${c.get('requestId')}) failed`, error);
     return c.json(
-      errorBody('internal_error', `Internal error (request id ${c.get('requestId')})`),
+      errorBody(500, 'internal_error', `Internal error (request id ${c.get('requestId')})`),
       500,
     );
   });
@@ -84,12 +88,8 @@ function methodNotAllowed(allow: string) {
   return (c: Context<AppEnvironment>) => {
     c.header('Allow', allow);
     return c.json(
-      errorBody('method_not_allowed', `${c.req.method} is not allowed here; use ${allow}`),
+      errorBody(405, 'method_not_allowed', `${c.req.method} is not allowed here; use ${allow}`),
       405,
     );
   };
-}
-
-function errorBody(code: string, message: string): ErrorBody {
-  return { error: { code, message } };
 }

@@ -7,9 +7,14 @@ import { HttpError } from './http-error.ts';
  * "k must be a whole number between 1 and 50".
  */
 
+/** The longest question and the longest turn of history, in characters. */
+export const maxQuestionLength = 10_000;
+export const maxTurnLength = 100_000;
+export const maxHistoryTurns = 100;
+
 /** PostgreSQL text cannot hold U+0000; refused here rather than failing in the database. */
-const withoutNul = (value: string) => !value.includes('\u0000');
-const nulMessage = 'must not contain the character U+0000';
+export const withoutNul = (value: string) => !value.includes('\u0000');
+export const nulMessage = 'must not contain the character U+0000';
 
 const requiredText = (maxLength: number) =>
   z
@@ -50,24 +55,32 @@ const historyTurn = z.strictObject(
     role: z.enum(['user', 'assistant'], { error: 'must be "user" or "assistant"' }),
     content: z
       .string({ error: 'must be a string' })
-      .max(100_000, 'must be at most 100000 characters')
+      .max(maxTurnLength, `must be at most ${maxTurnLength} characters`)
       .refine(withoutNul, nulMessage),
   },
   { error: 'must be an object with role and content' },
 );
 
+/**
+ * What to search, in every answering body (ours, and as extra fields of the OpenAI and AI SDK
+ * bodies): all optional.
+ */
+export const retrievalFields = {
+  collection: requiredText(200).optional(),
+  k: k.optional(),
+  filter: filter.optional(),
+  search: search.optional(),
+};
+
 /** `POST /v1/answer` body. Unknown fields are refused, so a misspelt option is not ignored. */
 export const answerRequestSchema = z.strictObject(
   {
-    question: requiredText(10_000),
-    collection: requiredText(200).optional(),
-    k: k.optional(),
-    filter: filter.optional(),
+    question: requiredText(maxQuestionLength),
+    ...retrievalFields,
     history: z
       .array(historyTurn, { error: 'must be an array of { role, content }' })
-      .max(100, 'may have at most 100 turns')
+      .max(maxHistoryTurns, `may have at most ${maxHistoryTurns} turns`)
       .optional(),
-    search: search.optional(),
   },
   { error: 'must be a JSON object' },
 );
@@ -114,7 +127,27 @@ export function parseOrThrow<Schema extends z.ZodType>(
 ): z.output<Schema> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
-  throw new HttpError(400, 'invalid_request', describeIssue(result.error.issues[0]));
+  const issue = innermost(result.error.issues[0]);
+  const param = issue === undefined || issue.path.length === 0 ? undefined : formatPath(issue.path);
+  throw new HttpError(400, 'invalid_request', describeIssue(issue), {
+    ...(param === undefined ? {} : { param }),
+  });
+}
+
+/**
+ * For a value that matched none of a union's options: the option that got furthest into the
+ * value, so `[{ type: 'image_url' }]` reads "content[0].type must be "text"", not "must be a
+ * string or an array". The union's own message when every option failed at the top.
+ */
+function innermost(issue: z.core.$ZodIssue | undefined): z.core.$ZodIssue | undefined {
+  if (issue?.code !== 'invalid_union') return issue;
+  let deepest: z.core.$ZodIssue | undefined;
+  for (const option of issue.errors) {
+    const first = option[0];
+    if (first !== undefined && first.path.length > (deepest?.path.length ?? 0)) deepest = first;
+  }
+  if (deepest === undefined) return issue;
+  return innermost({ ...deepest, path: [...issue.path, ...deepest.path] });
 }
 
 function describeIssue(issue: z.core.$ZodIssue | undefined): string {

@@ -1,4 +1,5 @@
 import type { MiddlewareHandler } from 'hono';
+import type { AnswerTimings } from '../answer/answer-events.ts';
 
 export type TimingVariables = {
   /** When the request reached the app (performance.now()): every timing counts from here. */
@@ -32,4 +33,14 @@ export function formatServerTiming(metrics: Record<string, number | null>): stri
     .filter((entry): entry is [string, number] => entry[1] !== null)
     .map(([name, milliseconds]) => `${name};dur=${Math.round(milliseconds * 100) / 100}`)
     .join(', ');
+}
+
+/** The answer's stages as Server-Timing metrics, for responses sent after the answer ends. */
+export function answerServerTiming(timings: AnswerTimings): string {
+  return formatServerTiming({
+    embed: timings.embedMs,
+    retrieve: timings.retrieveMs,
+    'first-token': timings.firstTokenMs,
+    total: timings.totalMs,
+  });
 }

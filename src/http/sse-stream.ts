@@ -24,6 +24,22 @@ export function encodeSseFrame(event: string, data: unknown): string {
   return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 }
 
+/** The `/v1/answer` encoding: each answer event as one named SSE frame. */
+export function encodeAnswerEvent(event: AnswerEvent): string {
+  return encodeSseFrame(event.event, event.data);
+}
+
+export interface SseStreamOptions<Event> {
+  /**
+   * One event → its SSE text: one frame, several, or '' to send nothing. Each response
+   * format (ours, OpenAI's chunks, the AI SDK's parts) is an encoder of the same events.
+   */
+  encode: (event: Event) => string;
+  keepAliveMs: number;
+  onCancel?: (reason: unknown) => void;
+  onEnd?: () => void;
+}
+
 /**
  * Typed events → SSE bytes, as a pull-based stream: the next event is produced only when the
  * consumer has taken the previous one (backpressure), each event is one encoded chunk (one
@@ -32,11 +48,12 @@ export function encodeSseFrame(event: string, data: unknown): string {
  * thinks. Cancelling the stream (the client went away) calls `onCancel` and ends the events.
  *
  * @example
- * return new Response(toSseStream(answerEvents(…), { keepAliveMs: 15_000 }), { headers: sseHeaders });
+ * const body = toSseStream(answerEvents(…), { encode: encodeAnswerEvent, keepAliveMs: 15_000 });
+ * return new Response(body, { headers: sseHeaders });
  */
-export function toSseStream(
-  events: AsyncIterable<AnswerEvent>,
-  options: { keepAliveMs: number; onCancel?: (reason: unknown) => void; onEnd?: () => void },
+export function toSseStream<Event>(
+  events: AsyncIterable<Event>,
+  options: SseStreamOptions<Event>,
 ): ReadableStream<Uint8Array> {
   const iterator = events[Symbol.asyncIterator]();
   let lastWrite = Date.now();
@@ -62,21 +79,27 @@ export function toSseStream(
       );
     },
     async pull(controller) {
-      let result: IteratorResult<AnswerEvent>;
-      try {
-        result = await iterator.next();
-      } catch (error) {
-        end();
-        controller.error(error);
+      // A pull that enqueues nothing would not be called again: loop past silent events.
+      for (;;) {
+        let result: IteratorResult<Event>;
+        try {
+          result = await iterator.next();
+        } catch (error) {
+          end();
+          controller.error(error);
+          return;
+        }
+        if (result.done) {
+          end();
+          controller.close();
+          return;
+        }
+        const text = options.encode(result.value);
+        if (text === '') continue;
+        lastWrite = Date.now();
+        controller.enqueue(encoder.encode(text));
         return;
       }
-      if (result.done) {
-        end();
-        controller.close();
-        return;
-      }
-      lastWrite = Date.now();
-      controller.enqueue(encoder.encode(encodeSseFrame(result.value.event, result.value.data)));
     },
     async cancel(reason) {
       options.onCancel?.(reason);

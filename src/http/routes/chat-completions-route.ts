@@ -1,0 +1,73 @@
+import type { Context } from 'hono';
+import { type AnswerDialect, answerEndpoint } from '../answer/answer-endpoint.ts';
+import { clientClosedResponse, collectAnswer } from '../answer/collect-answer.ts';
+import { conversationToInput } from '../answer/conversation.ts';
+import type { AppDependencies, AppEnvironment } from '../app-dependencies.ts';
+import {
+  type CompletionIdentity,
+  chatCompletionBody,
+  chatCompletionChunkEncoder,
+} from '../openai/chat-completion-chunks.ts';
+import {
+  type ChatCompletionRequest,
+  chatCompletionRequestSchema,
+  messageText,
+} from '../openai/chat-completion-schema.ts';
+import { parseOrThrow } from '../request-schemas.ts';
+import { answerServerTiming } from '../server-timing.ts';
+
+/** The one model this server lists; any `model` a client sends is answered the same way. */
+export const modelId = 'streamrag';
+
+/**
+ * `POST /v1/chat/completions`: retrieval-augmented answers in OpenAI's wire format, streamed
+ * (`stream: true`) or as one body, so OpenAI clients work by changing their base URL.
+ */
+export function chatCompletionsHandler(dependencies: AppDependencies) {
+  return answerEndpoint(dependencies, chatCompletionsDialect);
+}
+
+const chatCompletionsDialect: AnswerDialect<ChatCompletionRequest> = {
+  read(raw, config) {
+    const request = parseOrThrow(chatCompletionRequestSchema, raw);
+    const messages = request.messages.map((message) => ({
+      role: message.role,
+      text: messageText(message.content),
+    }));
+    return { request, input: conversationToInput(messages, request, config, 'messages') };
+  },
+
+  async respond({ context: c, request, requestId, events, stream }) {
+    const identity: CompletionIdentity = {
+      id: `chatcmpl-${requestId}`,
+      created: Math.floor(Date.now() / 1000),
+      model: request.model,
+    };
+    const appendSources = request.append_sources ?? true;
+    if (request.stream === true) {
+      const includeUsage = request.stream_options?.include_usage === true;
+      return stream(chatCompletionChunkEncoder(identity, { includeUsage, appendSources }));
+    }
+    const collected = await collectAnswer(events);
+    if (collected === undefined) return clientClosedResponse();
+    c.header('Server-Timing', answerServerTiming(collected.done.timings));
+    return c.json(
+      chatCompletionBody(
+        identity,
+        {
+          text: collected.answer,
+          sources: collected.sources,
+          tokenCount: collected.tokenCount,
+          done: collected.done,
+        },
+        { appendSources },
+      ),
+    );
+  },
+};
+
+/** `GET /v1/models`: the model list OpenAI clients and chat UIs read to fill their pickers. */
+export function modelsHandler(startedAt: number) {
+  const model = { id: modelId, object: 'model', created: startedAt, owned_by: 'streamrag' };
+  return (c: Context<AppEnvironment>) => c.json({ object: 'list', data: [model] });
+}
