@@ -17,6 +17,8 @@ export interface RunningServer {
   /** The server's database (tests write through it: an embedded one admits one process). */
   store: Store;
   embeddings: EmbeddingsInterface;
+  /** Every route the app serves (method and Hono path pattern), middleware left out. */
+  routes: readonly { method: string; path: string }[];
   /**
    * Stops accepting connections, lets open answer streams finish (up to SHUTDOWN_GRACE_MS;
    * the rest get an `error` event), then closes the database.
@@ -71,6 +73,7 @@ export async function startNodeServer(
     description: `${database}, embedder ${store.identity.name}, generator ${generator.name}`,
     store,
     embeddings: embedder.embeddings,
+    routes: app.routes.filter((route) => route.method !== 'ALL'),
     shutdown() {
       shuttingDown ??= (async () => {
         // While open answers drain, the server still listens: /readyz says 503 (so a load

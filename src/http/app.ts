@@ -1,4 +1,4 @@
-import { type Context, Hono } from 'hono';
+import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import { StreamragError } from '../core/errors.ts';
@@ -6,6 +6,7 @@ import type { AppDependencies, AppEnvironment } from './app-dependencies.ts';
 import { errorBody, HttpError } from './http-error.ts';
 import { answerHandler } from './routes/answer-route.ts';
 import { chatCompletionsHandler, modelsHandler } from './routes/chat-completions-route.ts';
+import { openApiRoutes } from './routes/openapi-route.ts';
 import { searchHandler } from './routes/search-route.ts';
 import { uiChatHandler } from './routes/ui-chat-route.ts';
 import { serverTiming } from './server-timing.ts';
@@ -57,16 +58,23 @@ export function createApp(dependencies: AppDependencies): Hono<AppEnvironment> {
   app.get('/v1/search', searchHandler(dependencies));
   app.get('/v1/models', modelsHandler(Math.floor(Date.now() / 1000)));
 
-  for (const path of ['/v1/answer', '/v1/chat/completions', '/api/chat']) {
-    app.on(['GET', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'], path, methodNotAllowed('POST'));
-  }
-  for (const path of ['/v1/search', '/v1/models']) {
-    app.on(['POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'], path, methodNotAllowed('GET, HEAD'));
-  }
+  const documentation = openApiRoutes();
+  app.get('/openapi.json', documentation.document);
+  app.get('/docs', documentation.page);
 
-  app.notFound((c) =>
-    c.json(errorBody(404, 'not_found', `No route for ${c.req.method} ${c.req.path}`), 404),
-  );
+  // A path served for other methods is a 405 with Allow, not a 404.
+  app.notFound((c) => {
+    const allowed = allowedMethods(app.routes, c.req.path);
+    if (allowed.length === 0) {
+      return c.json(errorBody(404, 'not_found', `No route for ${c.req.method} ${c.req.path}`), 404);
+    }
+    const allow = allowed.includes('GET') ? [...allowed, 'HEAD'].join(', ') : allowed.join(', ');
+    c.header('Allow', allow);
+    return c.json(
+      errorBody(405, 'method_not_allowed', `${c.req.method} is not allowed here; use ${allow}`),
+      405,
+    );
+  });
   app.onError((error, c) => {
     if (error instanceof HttpError) {
       return c.json(errorBody(error.status, error.code, error.message, error.param), error.status);
@@ -84,12 +92,18 @@ export function createApp(dependencies: AppDependencies): Hono<AppEnvironment> {
   return app;
 }
 
-function methodNotAllowed(allow: string) {
-  return (c: Context<AppEnvironment>) => {
-    c.header('Allow', allow);
-    return c.json(
-      errorBody(405, 'method_not_allowed', `${c.req.method} is not allowed here; use ${allow}`),
-      405,
-    );
-  };
+/** The methods of the routes (not middleware) whose pattern matches `path`. */
+function allowedMethods(routes: readonly { method: string; path: string }[], path: string) {
+  const methods = new Set<string>();
+  for (const route of routes) {
+    if (route.method === 'ALL') continue;
+    const pattern = route.path
+      .split('/')
+      .map((segment) =>
+        segment.startsWith(':') ? '[^/]+' : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
+      )
+      .join('/');
+    if (new RegExp(`^${pattern}$`).test(path)) methods.add(route.method);
+  }
+  return [...methods];
 }

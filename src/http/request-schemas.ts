@@ -28,17 +28,28 @@ const requiredText = (maxLength: number) =>
 
 const kRange = (value: number) => Number.isInteger(value) && value >= 1 && value <= 50;
 const kMessage = 'must be a whole number between 1 and 50';
+const kDescription = 'How many passages to retrieve (1-50).';
 /** In a JSON body a number; in a query string, text that reads as one. */
-const k = z.number({ error: 'must be a number' }).refine(kRange, kMessage);
+const k = z
+  .int({ error: (issue) => (typeof issue.input === 'number' ? kMessage : 'must be a number') })
+  .min(1, kMessage)
+  .max(50, kMessage)
+  .meta({ description: kDescription });
 const queryK = z
   .string()
   .regex(/^\s*\d+\s*$/, kMessage)
   .transform(Number)
-  .refine(kRange, kMessage);
+  .refine(kRange, kMessage)
+  .meta({ description: `${kDescription} Default 10.` });
 
-const search = z.enum(searchModes as [string, ...string[]], {
-  error: `must be one of ${searchModes.join(', ')}`,
-}) as z.ZodType<(typeof searchModes)[number]>;
+const search = z
+  .enum(searchModes as [string, ...string[]], {
+    error: `must be one of ${searchModes.join(', ')}`,
+  })
+  .meta({
+    description:
+      'vector (HNSW nearest neighbours), text (full-text search) or hybrid (both, fused by rank). Default hybrid.',
+  }) as z.ZodType<(typeof searchModes)[number]>;
 
 const filterValue = z.union(
   [z.string().refine(withoutNul, nulMessage), z.number(), z.boolean(), z.null()],
@@ -48,7 +59,11 @@ const filterValue = z.union(
 const filter = z
   .record(z.string(), filterValue, { error: 'must be an object of metadata values' })
   .refine((value) => Object.keys(value).every(withoutNul), `keys ${nulMessage}`)
-  .refine((value) => Object.keys(value).length <= 20, 'may have at most 20 keys');
+  .refine((value) => Object.keys(value).length <= 20, 'may have at most 20 keys')
+  .meta({
+    description:
+      'Only passages whose document metadata has these values (at most 20 keys), e.g. {"lang": "en"}.',
+  });
 
 const historyTurn = z.strictObject(
   {
@@ -66,33 +81,38 @@ const historyTurn = z.strictObject(
  * bodies): all optional.
  */
 export const retrievalFields = {
-  collection: requiredText(200).optional(),
+  collection: requiredText(200)
+    .meta({ description: 'Search only this collection (default: every collection).' })
+    .optional(),
   k: k.optional(),
   filter: filter.optional(),
   search: search.optional(),
 };
 
 /** `POST /v1/answer` body. Unknown fields are refused, so a misspelt option is not ignored. */
-export const answerRequestSchema = z.strictObject(
-  {
-    question: requiredText(maxQuestionLength),
-    ...retrievalFields,
-    history: z
-      .array(historyTurn, { error: 'must be an array of { role, content }' })
-      .max(maxHistoryTurns, `may have at most ${maxHistoryTurns} turns`)
-      .optional(),
-  },
-  { error: 'must be a JSON object' },
-);
+export const answerRequestSchema = z
+  .strictObject(
+    {
+      question: requiredText(maxQuestionLength).meta({ description: 'The question to answer.' }),
+      ...retrievalFields,
+      history: z
+        .array(historyTurn, { error: 'must be an array of { role, content }' })
+        .max(maxHistoryTurns, `may have at most ${maxHistoryTurns} turns`)
+        .meta({ description: 'Earlier turns of the conversation, oldest first.' })
+        .optional(),
+    },
+    { error: 'must be a JSON object' },
+  )
+  .meta({ id: 'AnswerRequest' });
 
 /** `GET /v1/search` query string. `mode` is accepted as another name for `search`. */
 export const searchQuerySchema = z
   .strictObject({
-    q: requiredText(10_000),
+    q: requiredText(maxQuestionLength).meta({ description: 'The search text.' }),
     k: queryK.optional(),
     collection: requiredText(200).optional(),
     search: search.optional(),
-    mode: search.optional(),
+    mode: search.meta({ description: 'Another name for search.' }).optional(),
     filter: z
       .string()
       .transform((text, context) => {
@@ -104,6 +124,7 @@ export const searchQuerySchema = z
         }
       })
       .pipe(filter)
+      .meta({ description: 'A metadata filter as a JSON object, e.g. {"lang":"en"}.' })
       .optional(),
   })
   .refine(

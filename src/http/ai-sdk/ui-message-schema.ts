@@ -32,22 +32,28 @@ const uiMessage = z.looseObject(
   { error: 'must be a UI message { id, role, parts }' },
 );
 
-export const uiChatRequestSchema = z.looseObject(
-  {
-    id: z.string({ error: 'must be a string' }).optional(),
-    messages: z
-      .array(uiMessage, { error: 'must be an array of UI messages' })
-      .min(1, 'must have at least one message'),
-    trigger: z
-      .enum(['submit-message', 'regenerate-message'], {
-        error: 'must be "submit-message" or "regenerate-message"',
-      })
-      .optional(),
-    messageId: z.string({ error: 'must be a string' }).nullable().optional(),
-    ...retrievalFields,
-  },
-  { error: 'must be a JSON object' },
-);
+export const uiChatRequestSchema = z
+  .looseObject(
+    {
+      id: z.string({ error: 'must be a string' }).optional(),
+      messages: z
+        .array(uiMessage, { error: 'must be an array of UI messages' })
+        .min(1, 'must have at least one message'),
+      trigger: z
+        .enum(['submit-message', 'regenerate-message'], {
+          error: 'must be "submit-message" or "regenerate-message"',
+        })
+        .optional(),
+      messageId: z.string({ error: 'must be a string' }).nullable().optional(),
+      ...retrievalFields,
+    },
+    { error: 'must be a JSON object' },
+  )
+  .meta({
+    id: 'UIChatRequest',
+    description:
+      "The body the AI SDK's useChat sends. The text parts of the last (user) message are the question; earlier messages are the history.",
+  });
 
 export type UIChatRequest = z.output<typeof uiChatRequestSchema>;
 

@@ -43,34 +43,49 @@ const message = z.looseObject(
   { error: 'must be a message object { role, content }' },
 );
 
-export const chatCompletionRequestSchema = z.looseObject(
-  {
-    model: z
-      .string({
-        error: (issue) => (issue.input === undefined ? 'is required' : 'must be a string'),
-      })
-      .min(1, 'must not be empty'),
-    messages: z
-      .array(message, { error: 'must be an array of messages' })
-      .min(1, 'must have at least one message'),
-    stream: z.boolean({ error: 'must be true or false' }).nullable().optional(),
-    stream_options: z
-      .looseObject(
-        { include_usage: z.boolean({ error: 'must be true or false' }).nullable().optional() },
-        { error: 'must be an object' },
-      )
-      .nullable()
-      .optional(),
-    n: z
-      .literal(1, { error: 'must be 1: one answer per request is supported' })
-      .nullable()
-      .optional(),
-    ...retrievalFields,
-    /** Ours: append the cited sources to the text (default true), for UIs that show only text. */
-    append_sources: z.boolean({ error: 'must be true or false' }).optional(),
-  },
-  { error: 'must be a JSON object' },
-);
+export const chatCompletionRequestSchema = z
+  .looseObject(
+    {
+      model: z
+        .string({
+          error: (issue) => (issue.input === undefined ? 'is required' : 'must be a string'),
+        })
+        .min(1, 'must not be empty')
+        .meta({
+          description: 'Any name: every model name is answered the same way (see /v1/models).',
+        }),
+      messages: z
+        .array(message, { error: 'must be an array of messages' })
+        .min(1, 'must have at least one message'),
+      stream: z.boolean({ error: 'must be true or false' }).nullable().optional(),
+      stream_options: z
+        .looseObject(
+          { include_usage: z.boolean({ error: 'must be true or false' }).nullable().optional() },
+          { error: 'must be an object' },
+        )
+        .nullable()
+        .optional(),
+      n: z
+        .literal(1, { error: 'must be 1: one answer per request is supported' })
+        .nullable()
+        .optional(),
+      ...retrievalFields,
+      /** Ours: append the cited sources to the text (default true), for UIs that show only text. */
+      append_sources: z
+        .boolean({ error: 'must be true or false' })
+        .meta({
+          description:
+            'streamrag: append a "Sources:" list of the cited passages to the text (default true).',
+        })
+        .optional(),
+    },
+    { error: 'must be a JSON object' },
+  )
+  .meta({
+    id: 'ChatCompletionRequest',
+    description:
+      "OpenAI's chat completion request. The last message (the user's) is the question; earlier user and assistant messages are the history; system messages are left out. Fields streamrag does not use (temperature, max_tokens, tools…) are accepted and ignored.",
+  });
 
 export type ChatCompletionRequest = z.output<typeof chatCompletionRequestSchema>;
 
