@@ -30,14 +30,14 @@ ${operation.description === undefined ? '' : `<p>${inlineCode(operation.descript
 ${
   parameters.length === 0
     ? ''
-    : `<h3>Query parameters</h3><table><thead><tr><th scope="col">Name</th><th scope="col">Required</th><th scope="col">Description</th></tr></thead><tbody>${parameters
+    : `<h3>Query parameters</h3><div class="scroll"><table><thead><tr><th scope="col">Name</th><th scope="col">Required</th><th scope="col">Description</th></tr></thead><tbody>${parameters
         .map(
           (parameter) =>
             `<tr><td><code>${escapeHtml(parameter.name)}</code></td><td>${parameter.required ? 'yes' : 'no'}</td><td>${escapeHtml(parameter.schema?.description ?? '')}</td></tr>`,
         )
-        .join('')}</tbody></table>`
+        .join('')}</tbody></table></div>`
 }
-${body === undefined ? '' : `<h3>Request body</h3><pre><code>${escapeHtml(JSON.stringify(resolve(document, body), null, 2))}</code></pre>`}
+${body === undefined ? '' : requestBodySection(resolve(document, body))}
 <h3>Responses</h3><ul>${Object.entries(operation.responses ?? {})
       .map(
         ([status, response]) =>
@@ -62,12 +62,12 @@ ${body === undefined ? '' : `<h3>Request body</h3><pre><code>${escapeHtml(JSON.s
 body { font: 16px/1.5 system-ui, sans-serif; max-width: 60rem; margin: 0 auto; padding: 1rem; }
 pre { overflow-x: auto; padding: 0.75rem; border: 1px solid #8884; border-radius: 6px; font-size: 0.85rem; }
 code { font-family: ui-monospace, monospace; }
-table { border-collapse: collapse; width: 100%; } td, th { border: 1px solid #8884; padding: 0.25rem 0.5rem; text-align: left; }
+.scroll { overflow-x: auto; } table { border-collapse: collapse; width: 100%; } td, th { border: 1px solid #8884; padding: 0.25rem 0.5rem; text-align: left; }
 section { border-top: 1px solid #8886; margin-top: 2rem; }
 .method { font-size: 0.8em; padding: 0.1em 0.4em; border-radius: 4px; color: #fff; background: #4b5563; }
 .method.post { background: #166534; } .method.get { background: #1e40af; }
 .types { color: #6b7280; font-size: 0.9em; }
-nav ul { columns: 2; } @media (max-width: 40rem) { nav ul { columns: 1; } }
+nav ul { columns: 2; column-gap: 2.5rem; } @media (max-width: 40rem) { nav ul { columns: 1; } }
 a { color: var(--accent); } @media (prefers-color-scheme: dark) { :root { --accent: #93c5fd; } }
 </style>
 </head>
@@ -106,6 +106,54 @@ function resolve(document: OpenApiDocument, schema: unknown, depth = 0): unknown
   return Object.fromEntries(
     Object.entries(schema).map(([key, value]) => [key, resolve(document, value, depth + 1)]),
   );
+}
+
+/** The body's fields as a table, then the whole JSON Schema behind a disclosure. */
+function requestBodySection(schema: unknown): string {
+  const { properties = {}, required = [] } = schema as {
+    properties?: Record<string, SchemaNode>;
+    required?: string[];
+  };
+  const rows = Object.entries(properties)
+    .map(
+      ([name, field]) =>
+        `<tr><td><code>${escapeHtml(name)}</code></td><td>${escapeHtml(typeName(field))}</td><td>${required.includes(name) ? 'yes' : 'no'}</td><td>${escapeHtml([field.description, constraints(field)].filter(Boolean).join(' '))}</td></tr>`,
+    )
+    .join('');
+  return `<h3>Request body</h3>
+${(schema as SchemaNode).description === undefined ? '' : `<p>${inlineCode((schema as SchemaNode).description ?? '')}</p>`}
+<div class="scroll"><table><thead><tr><th scope="col">Field</th><th scope="col">Type</th><th scope="col">Required</th><th scope="col">Description</th></tr></thead><tbody>${rows}</tbody></table></div>
+<details><summary>JSON Schema</summary><pre><code>${escapeHtml(JSON.stringify(schema, null, 2))}</code></pre></details>`;
+}
+
+interface SchemaNode {
+  type?: string | string[];
+  enum?: unknown[];
+  anyOf?: SchemaNode[];
+  items?: SchemaNode;
+  description?: string;
+  minimum?: number;
+  maximum?: number;
+  maxLength?: number;
+  maxItems?: number;
+}
+
+function typeName(node: SchemaNode): string {
+  if (node.enum !== undefined) return node.enum.map((value) => JSON.stringify(value)).join(' | ');
+  if (node.anyOf !== undefined) return node.anyOf.map(typeName).join(' | ');
+  if (node.type === 'array') return `${node.items === undefined ? 'any' : typeName(node.items)}[]`;
+  if (Array.isArray(node.type)) return node.type.join(' | ');
+  return node.type ?? 'any';
+}
+
+function constraints(node: SchemaNode): string {
+  const parts = [
+    node.minimum === undefined ? '' : `min ${node.minimum}`,
+    node.maximum === undefined ? '' : `max ${node.maximum}`,
+    node.maxLength === undefined ? '' : `at most ${node.maxLength} characters`,
+    node.maxItems === undefined ? '' : `at most ${node.maxItems} items`,
+  ].filter(Boolean);
+  return parts.length === 0 ? '' : `(${parts.join(', ')})`;
 }
 
 function curlExample(method: string, path: string, operation: Operation): string {
