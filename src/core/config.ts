@@ -39,6 +39,11 @@ export interface Config {
   shutdownGraceMs: number;
   /** `max-age` of GET /v1/search responses (they are revalidated by ETag either way). */
   searchCacheSeconds: number;
+  /**
+   * Origins whose pages may call the API from a browser (CORS), e.g. an AI SDK front end on
+   * http://localhost:3000; `['*']` for any; empty (the default) sends no CORS headers.
+   */
+  corsOrigins: string[];
 }
 
 export type Environment = Record<string, string | undefined>;
@@ -103,6 +108,15 @@ const schema = z
     SSE_KEEPALIVE_MS: integer(100, 600_000).default(15_000),
     SHUTDOWN_GRACE_MS: integer(0, 600_000).default(10_000),
     SEARCH_CACHE_SECONDS: integer(0, 31_536_000).default(0),
+    CORS_ORIGINS: optionalText
+      .transform((value) =>
+        value === undefined ? [] : value.split(',').map((origin) => origin.trim()),
+      )
+      .refine(
+        (origins) =>
+          origins.every((origin) => origin === '*' || /^https?:\/\/[^/\s]+$/.test(origin)),
+        'must be * or comma-separated origins such as http://localhost:3000 (no path)',
+      ),
   })
   .refine((env) => env.CHUNK_OVERLAP < env.CHUNK_SIZE, {
     path: ['CHUNK_OVERLAP'],
@@ -150,5 +164,6 @@ export function parseConfig(environment: Environment): Config {
     sseKeepAliveMs: env.SSE_KEEPALIVE_MS,
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
     searchCacheSeconds: env.SEARCH_CACHE_SECONDS,
+    corsOrigins: env.CORS_ORIGINS,
   };
 }

@@ -9,7 +9,12 @@ import type { TimingVariables } from './server-timing.ts';
 export interface AppDependencies {
   config: Pick<
     Config,
-    'answerK' | 'maxRequestBytes' | 'sseKeepAliveMs' | 'searchCacheSeconds' | 'hnswEfSearch'
+    | 'answerK'
+    | 'maxRequestBytes'
+    | 'sseKeepAliveMs'
+    | 'searchCacheSeconds'
+    | 'hnswEfSearch'
+    | 'corsOrigins'
   >;
   store: Store;
   embeddings: EmbeddingsInterface;

@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
 import { requestId } from 'hono/request-id';
 import { StreamragError } from '../core/errors.ts';
 import type { AppDependencies, AppEnvironment } from './app-dependencies.ts';
@@ -25,6 +26,19 @@ export function createApp(dependencies: AppDependencies): Hono<AppEnvironment> {
 
   app.use(serverTiming());
   app.use(requestId({ headerName: 'X-Request-Id' }));
+  const { corsOrigins } = dependencies.config;
+  if (corsOrigins.length > 0) {
+    // Answers read the same for any origin, and no cookies are involved: no credentials.
+    const policy = cors({
+      origin: corsOrigins.includes('*') ? '*' : corsOrigins,
+      allowMethods: ['GET', 'HEAD', 'POST'],
+      allowHeaders: ['Content-Type', 'Authorization', 'X-Request-Id', 'If-None-Match'],
+      exposeHeaders: ['X-Request-Id', 'Server-Timing', 'ETag'],
+      maxAge: 600,
+    });
+    app.use('/v1/*', policy);
+    app.use('/api/*', policy);
+  }
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {
