@@ -15,6 +15,7 @@ import { dirname, join, resolve } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import postgres from 'postgres';
 import { runCli, UsageError } from '../lib/run-cli.ts';
+import { writeBenchmarkSection } from './benchmarks-file.ts';
 import { cpuBusyFraction, readCpuTimes } from './statistics.ts';
 import {
   cleanEnvironment,
@@ -223,7 +224,7 @@ await runCli(usage, async () => {
   await writeFile(rawPath, JSON.stringify({ settings, bursts, measurements }));
   console.error(`bench:stream: samples written to ${values.raw}`);
   if (values.write) {
-    await writeSection(report);
+    await writeBenchmarkSection(sectionHeading, report);
     console.error('bench:stream: results written to docs/benchmarks.md');
   }
   return 0;
@@ -480,29 +481,6 @@ function cpuUse(before: CpuReadings, after: CpuReadings): CpuUse {
     clientMs: after.client - before.client,
     machineMs: cpuBusyFraction(before.machine, after.machine) * availableParallelism() * wallMs,
   };
-}
-
-/**
- * Replaces this benchmark's section of docs/benchmarks.md, or appends it. A subsection headed
- * `### Analysis by hand` (profiles, experiments) is kept at the end of the new section: the
- * tables are regenerated, what a person found out is not.
- */
-async function writeSection(report: string): Promise<void> {
-  const path = join(repositoryRoot, 'docs/benchmarks.md');
-  const text = await readFile(path, 'utf8');
-  const start = text.indexOf(`${sectionHeading}\n`);
-  let updated: string;
-  if (start === -1) {
-    updated = `${text.trimEnd()}\n\n${report.trimEnd()}\n`;
-  } else {
-    const next = text.indexOf('\n## ', start + sectionHeading.length);
-    const previous = text.slice(start, next === -1 ? undefined : next + 1);
-    const handWritten = previous.indexOf('\n### Analysis by hand');
-    const kept = handWritten === -1 ? '' : `\n${previous.slice(handWritten + 1).trimEnd()}\n`;
-    const rest = next === -1 ? '' : `\n${text.slice(next + 1)}`;
-    updated = `${text.slice(0, start)}${report.trimEnd()}\n${kept}${rest}`;
-  }
-  await writeFile(path, updated);
 }
 
 function commandArguments(): string {

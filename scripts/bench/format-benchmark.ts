@@ -1,0 +1,245 @@
+/**
+ * npm run bench:formats [-- options]
+ *
+ * The same ask in each answer format, one at a time: our SSE events (`POST /v1/answer`),
+ * OpenAI's chunks (`POST /v1/chat/completions`, stream) and the AI SDK's UI message stream
+ * (`POST /api/chat`). Measures time to first byte, to first token and to the end, the bytes on
+ * the wire, and the server's CPU per answer, so the cost of each encoder and the claim that
+ * every format sends its first byte before any I/O are numbers. The formats take turns within
+ * each round, so a noisy neighbour hits all of them alike. Prints Markdown; `--write` also puts
+ * it in docs/benchmarks.md.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createParser } from 'eventsource-parser';
+import { runCli, UsageError } from '../lib/run-cli.ts';
+import { writeBenchmarkSection } from './benchmarks-file.ts';
+import { formatCount, formatMilliseconds, markdownTable, summarize } from './statistics.ts';
+import {
+  cleanEnvironment,
+  killAllChildren,
+  processCpuMilliseconds,
+  runNodeScript,
+  type ServiceChild,
+  startServiceChild,
+} from './stream-children.ts';
+import { streamQuestions } from './stream-questions.ts';
+
+const usage = `usage: npm run bench:formats -- [options]
+
+  --runs N              answers per format (default 50)
+  --ttft-ms N           stand-in time to first token (default 50)
+  --token-delay-ms N    stand-in delay between tokens (default 2)
+  --tokens N            stand-in tokens per reply (default 100)
+  --corpus DIR          documents to ingest (default samples/postgres-docs)
+  --write               put the results in docs/benchmarks.md (replacing an earlier run)
+
+Runs the server (PGlite, in a temporary directory) and the stand-in as child processes.`;
+
+const sectionHeading = '## Answer formats (`npm run bench:formats`)';
+
+interface Format {
+  name: string;
+  path: string;
+  body: (question: string) => unknown;
+  /** Whether an SSE message carries answer text. */
+  isToken: (event: string | undefined, data: string) => boolean;
+}
+
+const formats: Format[] = [
+  {
+    name: 'streamrag events `/v1/answer`',
+    path: '/v1/answer',
+    body: (question) => ({ question }),
+    isToken: (event) => event === 'token',
+  },
+  {
+    name: 'OpenAI chunks `/v1/chat/completions`',
+    path: '/v1/chat/completions',
+    body: (question) => ({
+      model: 'streamrag',
+      stream: true,
+      stream_options: { include_usage: true },
+      messages: [{ role: 'user', content: question }],
+    }),
+    isToken: (_event, data) =>
+      data.includes('"delta":{"content":"') && !data.includes('"content":""'),
+  },
+  {
+    name: 'AI SDK parts `/api/chat`',
+    path: '/api/chat',
+    body: (question) => ({
+      id: 'bench',
+      messages: [{ id: 'u', role: 'user', parts: [{ type: 'text', text: question }] }],
+    }),
+    isToken: (_event, data) => data.startsWith('{"type":"text-delta"'),
+  },
+];
+
+interface Sample {
+  firstByteMs: number;
+  firstTokenMs: number;
+  totalMs: number;
+  bytes: number;
+  tokens: number;
+}
+
+await runCli(usage, async () => {
+  const { values } = parseArgs({
+    options: {
+      runs: { type: 'string', default: '50' },
+      'ttft-ms': { type: 'string', default: '50' },
+      'token-delay-ms': { type: 'string', default: '2' },
+      tokens: { type: 'string', default: '100' },
+      corpus: { type: 'string', default: 'samples/postgres-docs' },
+      write: { type: 'boolean', default: false },
+    },
+  });
+  const runs = wholeNumber('runs', values.runs, 1);
+  const timing = {
+    ttft: wholeNumber('ttft-ms', values['ttft-ms'], 0),
+    delay: wholeNumber('token-delay-ms', values['token-delay-ms'], 0),
+    tokens: wholeNumber('tokens', values.tokens, 1),
+  };
+  const dataDir = await mkdtemp(join(tmpdir(), 'streamrag-bench-formats-'));
+  const children: ServiceChild[] = [];
+  try {
+    const standIn = await startServiceChild(
+      'stand-in',
+      'scripts/stand-in/main.ts',
+      [
+        '--port',
+        '0',
+        '--ttft-ms',
+        String(timing.ttft),
+        '--token-delay-ms',
+        String(timing.delay),
+        '--tokens',
+        String(timing.tokens),
+      ],
+      cleanEnvironment({}),
+    );
+    children.push(standIn);
+    const settings = {
+      DATA_DIR: dataDir,
+      PORT: '0',
+      CHAT_MODEL: 'stand-in-chat',
+      OPENAI_BASE_URL: standIn.url,
+      OPENAI_API_KEY: 'bench',
+    };
+    await runNodeScript('scripts/ingest.ts', [values.corpus], cleanEnvironment(settings));
+    const server = await startServiceChild(
+      'streamrag',
+      'src/entry/node.ts',
+      [],
+      cleanEnvironment(settings),
+    );
+    children.push(server);
+
+    // Warm-up: the first answers pay for JIT and the first connections.
+    for (const format of formats) await ask(server.url, format, streamQuestions[0] ?? 'vacuum');
+
+    const samples = new Map<Format, Sample[]>(formats.map((format) => [format, []]));
+    const cpu = new Map<Format, number>(formats.map((format) => [format, 0]));
+    for (let run = 0; run < runs; run += 1) {
+      const question = streamQuestions[run % streamQuestions.length] as string;
+      // Each round starts with a different format.
+      for (let turn = 0; turn < formats.length; turn += 1) {
+        const format = formats[(run + turn) % formats.length] as Format;
+        const before = await processCpuMilliseconds(server.pid);
+        const sample = await ask(server.url, format, question);
+        const after = await processCpuMilliseconds(server.pid);
+        samples.get(format)?.push(sample);
+        cpu.set(format, (cpu.get(format) ?? 0) + after.mainThread - before.mainThread);
+      }
+    }
+
+    const rows = formats.map((format) => {
+      const taken = samples.get(format) ?? [];
+      const cell = (pick: (sample: Sample) => number) => {
+        const summary = summarize(taken.map(pick));
+        return `${formatMilliseconds(summary.p50)} / ${formatMilliseconds(summary.max)}`;
+      };
+      return [
+        format.name,
+        cell((sample) => sample.firstByteMs),
+        cell((sample) => sample.firstTokenMs),
+        cell((sample) => sample.totalMs),
+        formatCount(summarize(taken.map((sample) => sample.bytes)).p50),
+        formatMilliseconds((cpu.get(format) ?? 0) / taken.length),
+      ];
+    });
+    const report = [
+      sectionHeading,
+      '',
+      `${runs} answers per format, one at a time, from \`npm run bench:formats${commandArguments()}\` on ${new Date().toISOString().slice(0, 10)}. PGlite, the manual sample, hybrid search; the stand-in answers ${timing.tokens} tokens after ${timing.ttft} ms, ${timing.delay} ms apart. Times in ms from sending the request (p50 / max); CPU is the server's main thread per answer, read from /proc (10 ms ticks, so only the average over all runs means anything).`,
+      '',
+      markdownTable(
+        ['Format', 'First byte', 'First token', 'End', 'Bytes / answer', 'Server CPU ms / answer'],
+        rows,
+      ),
+      '',
+    ].join('\n');
+    console.log(report);
+    if (values.write) {
+      await writeBenchmarkSection(sectionHeading, report);
+      console.error('bench:formats: results written to docs/benchmarks.md');
+    }
+    return 0;
+  } finally {
+    for (const child of children.reverse()) await child.stop();
+    killAllChildren();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});
+
+/** One streamed answer, timed from the moment the request is sent. */
+async function ask(baseUrl: string, format: Format, question: string): Promise<Sample> {
+  const started = performance.now();
+  const response = await fetch(`${baseUrl}${format.path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(format.body(question)),
+  });
+  if (!response.ok || response.body === null) {
+    throw new Error(`${format.path} answered ${response.status}: ${await response.text()}`);
+  }
+  const sample: Sample = {
+    firstByteMs: Number.NaN,
+    firstTokenMs: Number.NaN,
+    totalMs: Number.NaN,
+    bytes: 0,
+    tokens: 0,
+  };
+  const parser = createParser({
+    onEvent: ({ event, data }) => {
+      if (!format.isToken(event, data)) return;
+      sample.tokens += 1;
+      if (Number.isNaN(sample.firstTokenMs)) sample.firstTokenMs = performance.now() - started;
+    },
+  });
+  const decoder = new TextDecoder();
+  for await (const chunk of response.body) {
+    if (Number.isNaN(sample.firstByteMs)) sample.firstByteMs = performance.now() - started;
+    sample.bytes += chunk.byteLength;
+    parser.feed(decoder.decode(chunk, { stream: true }));
+  }
+  sample.totalMs = performance.now() - started;
+  if (sample.tokens === 0) throw new Error(`${format.path} streamed no token`);
+  return sample;
+}
+
+function commandArguments(): string {
+  const given = process.argv.slice(2);
+  return given.length === 0 ? '' : ` -- ${given.join(' ')}`;
+}
+
+function wholeNumber(name: string, text: string, min: number): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min) {
+    throw new UsageError(`--${name} must be a whole number ≥ ${min}, not "${text}"`);
+  }
+  return value;
+}
