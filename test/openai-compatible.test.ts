@@ -190,6 +190,11 @@ describe('the OpenAI-compatible API, through OpenAI clients pointed at it by bas
     expect(models).toEqual([
       { id: 'streamrag', object: 'model', created: expect.any(Number), owned_by: 'streamrag' },
     ]);
+    // Any name is answered, so any name is described.
+    expect(await openai.models.retrieve('gpt-4o-mini')).toMatchObject({
+      id: 'gpt-4o-mini',
+      object: 'model',
+    });
   });
 
   it.each([

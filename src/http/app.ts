@@ -6,7 +6,7 @@ import { StreamragError } from '../core/errors.ts';
 import type { AppDependencies, AppEnvironment } from './app-dependencies.ts';
 import { errorBody, HttpError } from './http-error.ts';
 import { answerHandler } from './routes/answer-route.ts';
-import { chatCompletionsHandler, modelsHandler } from './routes/chat-completions-route.ts';
+import { chatCompletionsHandler, modelsHandlers } from './routes/chat-completions-route.ts';
 import { openApiRoutes } from './routes/openapi-route.ts';
 import { searchHandler } from './routes/search-route.ts';
 import { uiChatHandler } from './routes/ui-chat-route.ts';
@@ -70,7 +70,9 @@ export function createApp(dependencies: AppDependencies): Hono<AppEnvironment> {
   app.post('/v1/chat/completions', limitBody, chatCompletionsHandler(answering));
   app.post('/api/chat', limitBody, uiChatHandler(answering));
   app.get('/v1/search', searchHandler(dependencies));
-  app.get('/v1/models', modelsHandler(Math.floor(Date.now() / 1000)));
+  const models = modelsHandlers(Math.floor(Date.now() / 1000));
+  app.get('/v1/models', models.list);
+  app.get('/v1/models/:model', models.retrieve);
 
   const documentation = openApiRoutes();
   app.get('/openapi.json', documentation.document);

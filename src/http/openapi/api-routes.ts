@@ -7,6 +7,7 @@ import {
   answerBodySchema,
   errorBodySchema,
   modelListSchema,
+  modelSchema,
   searchResponseSchema,
   statusSchema,
 } from './response-schemas.ts';
@@ -98,6 +99,21 @@ export const apiRoutes = [
       200: {
         description: 'One model, `streamrag`.',
         content: { 'application/json': { schema: modelListSchema } },
+      },
+    },
+  }),
+  createRoute({
+    method: 'get',
+    path: '/v1/models/{model}',
+    tags: ['OpenAI-compatible'],
+    summary: 'One model, as OpenAI clients retrieve it',
+    description:
+      'Any name is answered (every model name gets the same retrieval-augmented answers).',
+    request: { params: z.object({ model: z.string().meta({ description: 'Any model name.' }) }) },
+    responses: {
+      200: {
+        description: 'The model object.',
+        content: { 'application/json': { schema: modelSchema } },
       },
     },
   }),

@@ -85,17 +85,16 @@ export const answerMetaSchema = z.object({
   search: z.enum(['hybrid', 'vector', 'text']),
 });
 
-export const modelListSchema = z.object({
-  object: z.literal('list'),
-  data: z.array(
-    z.object({
-      id: z.string(),
-      object: z.literal('model'),
-      created: z.int(),
-      owned_by: z.string(),
-    }),
-  ),
-});
+export const modelSchema = z
+  .object({
+    id: z.string(),
+    object: z.literal('model'),
+    created: z.int(),
+    owned_by: z.string(),
+  })
+  .meta({ id: 'Model' });
+
+export const modelListSchema = z.object({ object: z.literal('list'), data: z.array(modelSchema) });
 
 export const statusSchema = z.object({ status: z.string(), engine: z.string().optional() });
 

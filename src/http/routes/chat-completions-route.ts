@@ -66,8 +66,19 @@ const chatCompletionsDialect: AnswerDialect<ChatCompletionRequest> = {
   },
 };
 
-/** `GET /v1/models`: the model list OpenAI clients and chat UIs read to fill their pickers. */
-export function modelsHandler(startedAt: number) {
-  const model = { id: modelId, object: 'model', created: startedAt, owned_by: 'streamrag' };
-  return (c: Context<AppEnvironment>) => c.json({ object: 'list', data: [model] });
+/**
+ * `GET /v1/models`: the model list OpenAI clients and chat UIs read to fill their pickers, and
+ * `GET /v1/models/:model`, which describes any name, since any name is answered.
+ */
+export function modelsHandlers(startedAt: number) {
+  const model = (id: string) => ({
+    id,
+    object: 'model',
+    created: startedAt,
+    owned_by: 'streamrag',
+  });
+  return {
+    list: (c: Context<AppEnvironment>) => c.json({ object: 'list', data: [model(modelId)] }),
+    retrieve: (c: Context<AppEnvironment>) => c.json(model(c.req.param('model') ?? modelId)),
+  };
 }
