@@ -6,6 +6,7 @@ import type { AppDependencies, AppEnvironment } from './app-dependencies.ts';
 import { type ErrorBody, HttpError } from './http-error.ts';
 import { answerHandler } from './routes/answer-route.ts';
 import { searchHandler } from './routes/search-route.ts';
+import { uiRoutes } from './routes/ui-route.ts';
 import { serverTiming } from './server-timing.ts';
 
 /**
@@ -37,6 +38,7 @@ export function createApp(dependencies: AppDependencies): Hono<AppEnvironment> {
       return c.json(errorBody('not_ready', 'The database is not reachable'), 503);
     }
   });
+  app.route('/', uiRoutes());
 
   app.post(
     '/v1/answer',
