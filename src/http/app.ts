@@ -5,8 +5,8 @@ import { StreamragError } from '../core/errors.ts';
 import type { AppDependencies, AppEnvironment } from './app-dependencies.ts';
 import { type ErrorBody, HttpError } from './http-error.ts';
 import { answerHandler } from './routes/answer-route.ts';
+import { chatPageRoutes } from './routes/chat-page-route.ts';
 import { searchHandler } from './routes/search-route.ts';
-import { uiRoutes } from './routes/ui-route.ts';
 import { serverTiming } from './server-timing.ts';
 
 /**
@@ -38,7 +38,7 @@ export function createApp(dependencies: AppDependencies): Hono<AppEnvironment> {
       return c.json(errorBody('not_ready', 'The database is not reachable'), 503);
     }
   });
-  app.route('/', uiRoutes());
+  app.route('/', chatPageRoutes());
 
   app.post(
     '/v1/answer',

@@ -31,13 +31,13 @@ const assetHeaders = {
 /**
  * The chat page: `GET /` and its content-hashed assets under `/assets/`, served from the
  * strings built into `src/ui/chat-assets.generated.ts` (`npm run build:ui`), so no file is read
- * at run time. Mount with `app.route('/', uiRoutes())`.
+ * at run time. Mount with `app.route('/', chatPageRoutes())`.
  *
  * @example
- * const app = new Hono().route('/', uiRoutes());
+ * const app = new Hono().route('/', chatPageRoutes());
  * const page = await app.request('/'); // text/html, with a Content-Security-Policy
  */
-export function uiRoutes(): Hono {
+export function chatPageRoutes(): Hono {
   const routes = new Hono();
   routes.get(chatPage.path, (c) => serveAsset(c, chatPage, pageHeaders));
   for (const asset of [chatScript, chatStyle, chatIcon]) {
