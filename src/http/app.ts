@@ -7,6 +7,7 @@ import type { AppDependencies, AppEnvironment } from './app-dependencies.ts';
 import { errorBody, HttpError } from './http-error.ts';
 import { answerHandler } from './routes/answer-route.ts';
 import { chatCompletionsHandler, modelsHandlers } from './routes/chat-completions-route.ts';
+import { chatPageRoutes } from './routes/chat-page-route.ts';
 import { openApiRoutes } from './routes/openapi-route.ts';
 import { searchHandler } from './routes/search-route.ts';
 import { uiChatHandler } from './routes/ui-chat-route.ts';
@@ -54,6 +55,7 @@ export function createApp(dependencies: AppDependencies): Hono<AppEnvironment> {
       return c.json(errorBody(503, 'not_ready', 'The database is not reachable'), 503);
     }
   });
+  app.route('/', chatPageRoutes());
 
   const limitBody = bodyLimit({
     maxSize: dependencies.config.maxRequestBytes,
@@ -81,7 +83,9 @@ export function createApp(dependencies: AppDependencies): Hono<AppEnvironment> {
   // A path served for other methods is a 405 with Allow, not a 404.
   app.notFound((c) => {
     const allowed = allowedMethods(app.routes, c.req.path);
-    if (allowed.length === 0) {
+    const method = c.req.method === 'HEAD' ? 'GET' : c.req.method;
+    // No route, or a route of this very method that found nothing (an unknown id): 404.
+    if (allowed.length === 0 || allowed.includes(method)) {
       return c.json(errorBody(404, 'not_found', `No route for ${c.req.method} ${c.req.path}`), 404);
     }
     const allow = allowed.includes('GET') ? [...allowed, 'HEAD'].join(', ') : allowed.join(', ');

@@ -1,5 +1,6 @@
 import { createRoute } from '@hono/zod-openapi';
 import { z } from 'zod';
+import { chatIcon, chatPage, chatScript, chatStyle } from '../../ui/chat-assets.generated.ts';
 import { uiChatRequestSchema } from '../ai-sdk/ui-message-schema.ts';
 import { chatCompletionRequestSchema } from '../openai/chat-completion-schema.ts';
 import { answerRequestSchema, searchQuerySchema } from '../request-schemas.ts';
@@ -194,4 +195,29 @@ export const apiRoutes = [
     summary: 'This API as a readable page',
     responses: { 200: { description: 'HTML.', content: { 'text/html': { schema: z.string() } } } },
   }),
+  createRoute({
+    method: 'get',
+    path: chatPage.path,
+    tags: ['Chat page'],
+    summary: 'The chat page: ask, watch the answer stream in, see sources and timings',
+    responses: {
+      200: {
+        description: 'HTML (revalidated: no-cache, ETag).',
+        content: { 'text/html': { schema: z.string() } },
+      },
+      304: { description: 'Unchanged.' },
+    },
+  }),
+  ...[chatScript, chatStyle, chatIcon].map((asset) =>
+    createRoute({
+      method: 'get',
+      path: asset.path,
+      tags: ['Chat page'],
+      summary: `The chat page's ${asset.contentType.split(';')[0]} (content-hashed, immutable)`,
+      responses: {
+        200: { description: 'The file.', content: { [asset.contentType]: { schema: z.string() } } },
+        304: { description: 'Unchanged.' },
+      },
+    }),
+  ),
 ];
