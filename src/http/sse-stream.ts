@@ -71,7 +71,7 @@ export function toSseStream<Event>(
       // One timer per stream, checked at half the period, instead of a timer per event.
       keepAlive = setInterval(
         () => {
-          if (Date.now() - lastWrite < options.keepAliveMs) return;
+          if (ended || Date.now() - lastWrite < options.keepAliveMs) return;
           lastWrite = Date.now();
           controller.enqueue(keepAliveFrame);
         },
@@ -81,20 +81,24 @@ export function toSseStream<Event>(
     async pull(controller) {
       // A pull that enqueues nothing would not be called again: loop past silent events.
       for (;;) {
-        let result: IteratorResult<Event>;
+        let text: string;
         try {
-          result = await iterator.next();
+          const result = await iterator.next();
+          if (result.done) {
+            end();
+            controller.close();
+            return;
+          }
+          text = options.encode(result.value);
         } catch (error) {
+          // The events failed, or an encoder did: stop the work behind them too (the model
+          // request), as if the client had gone, then fail the response.
+          options.onCancel?.(error);
           end();
           controller.error(error);
+          void iterator.return?.(undefined)?.catch(() => {});
           return;
         }
-        if (result.done) {
-          end();
-          controller.close();
-          return;
-        }
-        const text = options.encode(result.value);
         if (text === '') continue;
         lastWrite = Date.now();
         controller.enqueue(encoder.encode(text));
