@@ -152,6 +152,43 @@ describe('the AI SDK UI message stream at /api/chat, read by the AI SDK itself',
     expect(String(errors[0])).toMatch(/model/i);
   });
 
+  it('ends a failed stream with error then [DONE], and no finish', async () => {
+    standIn.failNext(1, 500);
+    const response = await fetch(`${server.url}/api/chat`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ id: 'c', messages: [userMessage('u1', question)], k: 1 }),
+    });
+    const frames = (await response.text()).split('\n\n').filter((frame) => frame !== '');
+    const types = frames.map((frame) =>
+      frame === 'data: [DONE]' ? '[DONE]' : JSON.parse(frame.slice('data: '.length)).type,
+    );
+    expect(types).toEqual(['start', 'source-document', 'error', '[DONE]']);
+  });
+
+  it('gives every answer its own message id, even when the client reuses X-Request-Id', async () => {
+    const reused = new DefaultChatTransport<UIMessage>({
+      api: `${server.url}/api/chat`,
+      headers: { 'x-request-id': 'same-every-time' },
+    });
+    const messageIds: (string | undefined)[] = [];
+    for (let turn = 0; turn < 2; turn += 1) {
+      const stream = await reused.sendMessages({
+        chatId: 'chat-1',
+        messages: [userMessage('u1', question)],
+        trigger: 'submit-message',
+        messageId: undefined,
+        abortSignal: undefined,
+      });
+      let last: UIMessage | undefined;
+      for await (const message of readUIMessageStream({ stream })) last = message;
+      messageIds.push(last?.id);
+      expect(last?.metadata).toMatchObject({ requestId: 'same-every-time' });
+    }
+    expect(messageIds[0]).toBeTruthy();
+    expect(messageIds[0]).not.toBe(messageIds[1]);
+  });
+
   it('refuses a conversation that does not end with the user', async () => {
     const failure = await transport
       .sendMessages({

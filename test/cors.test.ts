@@ -28,7 +28,8 @@ describe('CORS for browser front ends on another origin (CORS_ORIGINS)', () => {
       headers: {
         origin,
         'access-control-request-method': 'POST',
-        'access-control-request-headers': 'content-type',
+        // The openai SDK in a browser sends its own headers too.
+        'access-control-request-headers': 'content-type,x-stainless-os,x-stainless-lang',
       },
     });
 
@@ -37,6 +38,9 @@ describe('CORS for browser front ends on another origin (CORS_ORIGINS)', () => {
     expect(answer.status).toBe(204);
     expect(answer.headers.get('access-control-allow-origin')).toBe(frontEnd);
     expect(answer.headers.get('access-control-allow-methods')).toContain('POST');
+    expect(answer.headers.get('access-control-allow-headers')).toContain('x-stainless-os');
+    const document = await fetch(`${allowing.url}/openapi.json`, { headers: { origin: frontEnd } });
+    expect(document.headers.get('access-control-allow-origin')).toBe(frontEnd);
     const search = await fetch(`${allowing.url}/v1/search?q=bees`, {
       headers: { origin: frontEnd },
     });

@@ -75,11 +75,10 @@ describe('the OpenAI-compatible API, through OpenAI clients pointed at it by bas
     for await (const chunk of stream) chunks.push(chunk);
 
     const text = chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('');
-    const sources = (
-      chunks.find((chunk) => 'sources' in chunk) as unknown as {
-        sources: AnswerSource[];
-      }
-    ).sources;
+    const extra = chunks.map(
+      (chunk) => (chunk as unknown as { streamrag?: { sources?: AnswerSource[] } }).streamrag,
+    );
+    const sources = extra.find((fields) => fields?.sources !== undefined)?.sources ?? [];
     expect(sources.map((source) => source.title)).toContain('Honeybees');
     expect(text).toBe(withSourceList(sources));
     // One completion: every chunk names it and the model asked for.
@@ -107,7 +106,10 @@ describe('the OpenAI-compatible API, through OpenAI clients pointed at it by bas
       model: 'gpt-4o-mini',
       messages: [{ role: 'user', content: question }],
     });
-    const sources = (completion as unknown as { sources: AnswerSource[] }).sources;
+    const { sources, timings } = (
+      completion as unknown as { streamrag: { sources: AnswerSource[]; timings: object } }
+    ).streamrag;
+    expect(timings).toMatchObject({ firstTokenMs: expect.any(Number) });
     expect(completion).toMatchObject({
       object: 'chat.completion',
       model: 'gpt-4o-mini',
@@ -151,7 +153,15 @@ describe('the OpenAI-compatible API, through OpenAI clients pointed at it by bas
     ]);
     // Without include_usage there is no usage field at all.
     expect(chunks.some((chunk) => 'usage' in chunk)).toBe(false);
-    expect(chunks.at(-1).timings).toMatchObject({ totalMs: expect.any(Number) });
+    expect(chunks[1].streamrag.sources.length).toBeGreaterThan(0);
+    expect(chunks.at(-1).streamrag.timings).toMatchObject({ totalMs: expect.any(Number) });
+    // Nothing else is added at the top level: bare `sources`/`timings` mean other things to
+    // some clients.
+    for (const chunk of chunks) {
+      expect(Object.keys(chunk).filter((key) => !openAIChunkKeys.has(key))).toEqual(
+        chunk.streamrag === undefined ? [] : ['streamrag'],
+      );
+    }
     for (const chunk of chunks) {
       expect(chunk).toMatchObject({
         object: 'chat.completion.chunk',
@@ -182,6 +192,44 @@ describe('the OpenAI-compatible API, through OpenAI clients pointed at it by bas
     );
     expect(finishReason).toBe('stop');
     expect(usage).toMatchObject({ output_tokens: 12 });
+  });
+
+  it('gives the model an earlier answer without the source list appended to it', async () => {
+    const first = await openai.chat.completions.create({
+      model: 'streamrag',
+      messages: [{ role: 'user', content: 'Tell me about insects.' }],
+    });
+    const earlier = first.choices[0]?.message.content ?? '';
+    expect(earlier).toContain('\n\nSources:\n- [1] ');
+    standIn.requests.length = 0;
+    await openai.chat.completions.create({
+      model: 'streamrag',
+      messages: [
+        { role: 'user', content: 'Tell me about insects.' },
+        { role: 'assistant', content: earlier },
+        { role: 'user', content: question },
+      ],
+    });
+    const upstream = standIn.requests.find((request) => request.path === '/v1/chat/completions');
+    const upstreamBody = upstream?.body as { messages: { content: string }[] } | undefined;
+    // The history turn is the answer's text alone (the prompt's own passages come after it).
+    expect(upstreamBody?.messages[2]).toEqual({ role: 'assistant', content: reply });
+  });
+
+  it('gives every completion its own id, even when the client reuses X-Request-Id', async () => {
+    const ask = async () => {
+      const response = await fetch(`${server.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-request-id': 'same-every-time' },
+        body: JSON.stringify({
+          model: 'streamrag',
+          messages: [{ role: 'user', content: question }],
+        }),
+      });
+      expect(response.headers.get('x-request-id')).toBe('same-every-time');
+      return ((await response.json()) as { id: string }).id;
+    };
+    expect(await ask()).not.toBe(await ask());
   });
 
   it('lists its model at /v1/models', async () => {
@@ -279,6 +327,29 @@ describe('the OpenAI-compatible API, through OpenAI clients pointed at it by bas
     expect(failure).toMatchObject({ code: 'generation_failed', type: 'server_error' });
   });
 
+  it('writes the error frame last, with no [DONE] after it', async () => {
+    standIn.failNext(1, 500);
+    const response = await fetch(`${server.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        model: 'streamrag',
+        stream: true,
+        messages: [{ role: 'user', content: question }],
+      }),
+    });
+    const frames = dataFrames(await response.text());
+    expect(JSON.parse(frames.at(-1) ?? '')).toEqual({
+      error: {
+        message: expect.any(String),
+        type: 'server_error',
+        param: null,
+        code: 'generation_failed',
+      },
+    });
+    expect(frames).not.toContain('[DONE]');
+  });
+
   it('stops the model when the SDK aborts the stream', async () => {
     standIn.configure({ interTokenDelayMs: 50, tokenCount: 1000 });
     const streamsBefore = standIn.chatStreams.length;
@@ -312,6 +383,8 @@ describe('the OpenAI-compatible API, through OpenAI clients pointed at it by bas
     expect(completion.usage?.prompt_tokens).toBe(0);
   });
 });
+
+const openAIChunkKeys = new Set(['id', 'object', 'created', 'model', 'choices', 'usage']);
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

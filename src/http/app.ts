@@ -33,12 +33,12 @@ export function createApp(dependencies: AppDependencies): Hono<AppEnvironment> {
     const policy = cors({
       origin: corsOrigins.includes('*') ? '*' : corsOrigins,
       allowMethods: ['GET', 'HEAD', 'POST'],
-      allowHeaders: ['Content-Type', 'Authorization', 'X-Request-Id', 'If-None-Match'],
+      // No allowHeaders: the headers a preflight asks for are allowed (SDKs send their own,
+      // e.g. the openai SDK's X-Stainless-*), which is safe without credentials.
       exposeHeaders: ['X-Request-Id', 'Server-Timing', 'ETag'],
       maxAge: 600,
     });
-    app.use('/v1/*', policy);
-    app.use('/api/*', policy);
+    for (const path of ['/v1/*', '/api/*', '/openapi.json']) app.use(path, policy);
   }
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));

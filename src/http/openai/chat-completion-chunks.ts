@@ -36,9 +36,10 @@ export interface OpenAIUsage {
  * when asked, then `data: [DONE]`. A failure after the headers is OpenAI's in-stream
  * `{ error }` frame, with no `[DONE]`, so clients raise it instead of taking a cut answer.
  *
- * Sources travel in a chunk with an empty delta and an extra `sources` field (OpenAI clients
- * ignore unknown fields; raw-chunk readers get them), and, unless turned off, as a "Sources:"
- * list of the cited passages appended to the text. The finish chunk carries `timings`.
+ * Sources travel in a chunk with an empty delta and an extra `streamrag.sources` field, and,
+ * unless turned off, as a "Sources:" list of the cited passages appended to the text; the finish
+ * chunk carries `streamrag.timings`. The extra fields are namespaced because bare `sources` and
+ * `timings` mean other things to some clients (Open WebUI reads both).
  *
  * @example
  * stream(chatCompletionChunkEncoder({ id, created, model }, { includeUsage: true, appendSources: true }));
@@ -66,7 +67,7 @@ export function chatCompletionChunkEncoder(
         return chunk({ role: 'assistant', content: '' });
       case 'sources':
         sources = event.data;
-        return chunk({}, { sources });
+        return chunk({}, { streamrag: { sources } });
       case 'token':
         tokenCount += 1;
         if (options.appendSources) answer += event.data.text;
@@ -75,7 +76,11 @@ export function chatCompletionChunkEncoder(
         const list = options.appendSources ? sourceListText(sources, answer) : '';
         return (
           (list === '' ? '' : chunk({ content: list })) +
-          chunk({}, { timings: event.data.timings }, openAIFinishReason(event.data.finishReason)) +
+          chunk(
+            {},
+            { streamrag: { timings: event.data.timings } },
+            openAIFinishReason(event.data.finishReason),
+          ) +
           (options.includeUsage
             ? frame({ ...base, choices: [], usage: openAIUsage(event.data, tokenCount) })
             : '') +
@@ -107,10 +112,12 @@ export function chatCompletionBody(
       },
     ],
     usage: openAIUsage(answer.done, answer.tokenCount),
-    sources: answer.sources,
-    timings: answer.done.timings,
+    streamrag: { sources: answer.sources, timings: answer.done.timings },
   };
 }
+
+/** The start of the appended source list; {@link withoutSourceList} finds it by this. */
+const sourceListHeading = '\n\nSources:\n';
 
 /**
  * "\n\nSources:\n- [1] Title — source" for each source the answer cites as [n] (in number
@@ -132,7 +139,24 @@ export function sourceListText(sources: readonly AnswerSource[], answer: string)
         ? `- [${number}] ${title}`
         : `- [${number}] ${title} — ${source.source}`;
     });
-  return `\n\nSources:\n${lines.join('\n')}`;
+  return `${sourceListHeading}${lines.join('\n')}`;
+}
+
+/**
+ * An earlier answer as a chat client sends it back, without the source list we appended: its
+ * numbers point at an earlier retrieval, and a model shown it learns to write its own list.
+ *
+ * @example
+ * withoutSourceList('VACUUM reclaims space [1].\n\nSources:\n- [1] VACUUM'); // 'VACUUM reclaims space [1].'
+ */
+export function withoutSourceList(text: string): string {
+  const start = text.lastIndexOf(sourceListHeading);
+  if (start === -1) return text;
+  const lines = text
+    .slice(start + sourceListHeading.length)
+    .trimEnd()
+    .split('\n');
+  return lines.every((line) => /^- \[\d{1,3}\] /.test(line)) ? text.slice(0, start) : text;
 }
 
 const openAIFinishReasons = new Set(['stop', 'length', 'content_filter', 'tool_calls']);

@@ -7,6 +7,7 @@ import {
   type CompletionIdentity,
   chatCompletionBody,
   chatCompletionChunkEncoder,
+  withoutSourceList,
 } from '../openai/chat-completion-chunks.ts';
 import {
   type ChatCompletionRequest,
@@ -30,16 +31,21 @@ export function chatCompletionsHandler(dependencies: AppDependencies) {
 const chatCompletionsDialect: AnswerDialect<ChatCompletionRequest> = {
   read(raw, config) {
     const request = parseOrThrow(chatCompletionRequestSchema, raw);
-    const messages = request.messages.map((message) => ({
-      role: message.role,
-      text: messageText(message.content),
-    }));
+    const messages = request.messages.map((message) => {
+      const text = messageText(message.content);
+      return {
+        role: message.role,
+        text: message.role === 'assistant' ? withoutSourceList(text) : text,
+      };
+    });
     return { request, input: conversationToInput(messages, request, config, 'messages') };
   },
 
-  async respond({ context: c, request, requestId, events, stream }) {
+  async respond({ context: c, request, events, stream }) {
     const identity: CompletionIdentity = {
-      id: `chatcmpl-${requestId}`,
+      // Not the request id: a client may send the same X-Request-Id with every request, and a
+      // completion id must be unique.
+      id: `chatcmpl-${crypto.randomUUID()}`,
       created: Math.floor(Date.now() / 1000),
       model: request.model,
     };

@@ -20,6 +20,10 @@ export function openApiRoutes() {
         html: { text: html, etag: await strongEtag([html]) },
       };
     })();
+    // A failed build is not kept: the next request tries again.
+    built.catch(() => {
+      built = undefined;
+    });
     return built;
   };
   const serve =

@@ -26,7 +26,9 @@ const uiChatDialect: AnswerDialect<UIChatRequest> = {
     }));
     return { request, input: conversationToInput(messages, request, config, 'messages') };
   },
-  respond({ requestId, stream }) {
-    return stream(uiMessageChunkEncoder(`msg-${requestId}`), uiMessageStreamHeaders);
+  respond({ stream }) {
+    // Not the request id: a client may send the same X-Request-Id with every request, and
+    // useChat replaces a message that has an earlier message's id (meta carries the request id).
+    return stream(uiMessageChunkEncoder(`msg-${crypto.randomUUID()}`), uiMessageStreamHeaders);
   },
 };
