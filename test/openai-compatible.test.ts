@@ -350,6 +350,15 @@ describe('the OpenAI-compatible API, through OpenAI clients pointed at it by bas
     expect(frames).not.toContain('[DONE]');
   });
 
+  it('answers a non-streaming request whose model fails with a 502 the SDK raises', async () => {
+    standIn.failNext(1, 500);
+    const failure = await openai.chat.completions
+      .create({ model: 'streamrag', messages: [{ role: 'user', content: question }] })
+      .catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(OpenAI.APIError);
+    expect(failure).toMatchObject({ status: 502, type: 'server_error', code: 'generation_failed' });
+  });
+
   it('stops the model when the SDK aborts the stream', async () => {
     standIn.configure({ interTokenDelayMs: 50, tokenCount: 1000 });
     const streamsBefore = standIn.chatStreams.length;

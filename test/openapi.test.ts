@@ -93,6 +93,8 @@ describe('the OpenAPI document and the docs page', () => {
     expect(await models.json()).toMatchObject({
       error: { type: 'invalid_request_error', code: 'method_not_allowed' },
     });
+    const head = await fetch(`${server.url}/v1/models`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
     const unknown = await fetch(`${server.url}/assets/chat.0000000000000000.js`);
     expect(unknown.status).toBe(404);
   });

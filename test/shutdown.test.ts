@@ -101,6 +101,51 @@ describe('shutting down', () => {
     }
   });
 
+  it('ends OpenAI and AI SDK streams still open after the grace period in their own formats', async () => {
+    const server = await startTestServer(engine, { ...modelEnvironment(), SHUTDOWN_GRACE_MS: '0' });
+    standIn.configure({ interTokenDelayMs: 1000 });
+    const post = (path: string, body: object) =>
+      fetch(`${server.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    try {
+      const openai = await post('/v1/chat/completions', {
+        model: 'streamrag',
+        stream: true,
+        messages: [{ role: 'user', content: question }],
+      });
+      const aiSdk = await post('/api/chat', {
+        messages: [{ id: 'u', role: 'user', parts: [{ type: 'text', text: question }] }],
+      });
+      while (standIn.stats.activeStreams < 2) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      const stopped = server.shutdown();
+      const lastFrames = async (response: Response) =>
+        (await response.text())
+          .split('\n\n')
+          .filter((frame) => frame.startsWith('data: '))
+          .slice(-2);
+      const shuttingDown = {
+        message: 'The server is shutting down; ask again',
+        type: 'server_error',
+        param: null,
+        code: 'shutting_down',
+      };
+      const [, openaiLast] = await lastFrames(openai);
+      expect(JSON.parse(openaiLast?.slice('data: '.length) ?? '')).toEqual({ error: shuttingDown });
+      expect(await lastFrames(aiSdk)).toEqual([
+        `data: ${JSON.stringify({ type: 'error', errorText: shuttingDown.message })}`,
+        'data: [DONE]',
+      ]);
+      expect(await stopped).toEqual({ finished: 0, ended: 2 });
+    } finally {
+      standIn.configure({ interTokenDelayMs: 20 });
+    }
+  });
+
   it('refuses new answers and reports not ready while draining', async () => {
     const config = await engine.createDatabase();
     const embeddings = new LocalHashEmbeddings();
