@@ -14,7 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createParser } from 'eventsource-parser';
-import { runCli, UsageError } from '../lib/run-cli.ts';
+import { runCli } from '../lib/run-cli.ts';
+import { commandArguments, wholeNumber } from './bench-arguments.ts';
 import { writeBenchmarkSection } from './benchmarks-file.ts';
 import { formatCount, formatMilliseconds, markdownTable, summarize } from './statistics.ts';
 import {
@@ -229,17 +230,4 @@ async function ask(baseUrl: string, format: Format, question: string): Promise<S
   sample.totalMs = performance.now() - started;
   if (sample.tokens === 0) throw new Error(`${format.path} streamed no token`);
   return sample;
-}
-
-function commandArguments(): string {
-  const given = process.argv.slice(2);
-  return given.length === 0 ? '' : ` -- ${given.join(' ')}`;
-}
-
-function wholeNumber(name: string, text: string, min: number): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < min) {
-    throw new UsageError(`--${name} must be a whole number ≥ ${min}, not "${text}"`);
-  }
-  return value;
 }

@@ -15,6 +15,7 @@ import { dirname, join, resolve } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import postgres from 'postgres';
 import { runCli, UsageError } from '../lib/run-cli.ts';
+import { commandArguments, wholeNumber } from './bench-arguments.ts';
 import { writeBenchmarkSection } from './benchmarks-file.ts';
 import { cpuBusyFraction, readCpuTimes } from './statistics.ts';
 import {
@@ -481,17 +482,4 @@ function cpuUse(before: CpuReadings, after: CpuReadings): CpuUse {
     clientMs: after.client - before.client,
     machineMs: cpuBusyFraction(before.machine, after.machine) * availableParallelism() * wallMs,
   };
-}
-
-function commandArguments(): string {
-  const given = process.argv.slice(2);
-  return given.length === 0 ? '' : ` -- ${given.join(' ')}`;
-}
-
-function wholeNumber(name: string, text: string, min: number): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < min) {
-    throw new UsageError(`--${name} must be a whole number ≥ ${min}, not "${text}"`);
-  }
-  return value;
 }
