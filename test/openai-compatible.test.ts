@@ -1,4 +1,6 @@
+import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 import { ChatOpenAI } from '@langchain/openai';
+import { streamText } from 'ai';
 import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -230,6 +232,29 @@ describe('the OpenAI-compatible API, through OpenAI clients pointed at it by bas
       return ((await response.json()) as { id: string }).id;
     };
     expect(await ask()).not.toBe(await ask());
+  });
+
+  it("streams to the AI SDK's OpenAI-compatible provider (streamText)", async () => {
+    const provider = createOpenAICompatible({
+      name: 'streamrag',
+      baseURL: `${server.url}/v1`,
+      includeUsage: true,
+    });
+    const errors: unknown[] = [];
+    const result = streamText({
+      model: provider('streamrag'),
+      prompt: question,
+      maxRetries: 0,
+      onError: ({ error }) => {
+        errors.push(error);
+      },
+    });
+    let text = '';
+    for await (const delta of result.textStream) text += delta;
+    expect(errors).toEqual([]);
+    expect(text).toMatch(new RegExp(`^${escapeRegExp(reply)}\\n\\nSources:\\n- \\[1\\] `));
+    expect(await result.finishReason).toBe('stop');
+    expect((await result.usage).outputTokens).toBe(12);
   });
 
   it('lists its model at /v1/models', async () => {
