@@ -21,7 +21,7 @@ await runCli('usage: node scripts/demo.ts ["question"]', async () => {
       ask.on('exit', (exit) => resolve(exit ?? 1)),
     );
     console.error(
-      '\nNext: `npm start` serves the same on http://127.0.0.1:8787; `npm run ask -- "your question"` asks it.',
+      '\nNext: `npm start`, then open http://127.0.0.1:8787/ for the chat page (API docs at /docs), or `npm run ask -- "your question"`.',
     );
     return code;
   } finally {
