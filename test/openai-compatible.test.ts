@@ -257,6 +257,32 @@ describe('the OpenAI-compatible API, through OpenAI clients pointed at it by bas
     expect((await result.usage).outputTokens).toBe(12);
   });
 
+  it('passes max_tokens and temperature to the model, for that request only', async () => {
+    standIn.requests.length = 0;
+    const limited = await openai.chat.completions.create({
+      model: 'streamrag',
+      messages: [{ role: 'user', content: question }],
+      max_tokens: 3,
+      temperature: 0.2,
+    });
+    const cut = standInReply(12).slice(0, 3).join('');
+    expect(limited.choices[0]?.finish_reason).toBe('length');
+    expect(limited.choices[0]?.message.content).toMatch(
+      new RegExp(`^${escapeRegExp(cut)}\\n\\nSources:\\n`),
+    );
+    await openai.chat.completions.create({
+      model: 'streamrag',
+      messages: [{ role: 'user', content: question }],
+    });
+    const upstream = standIn.requests
+      .filter((request) => request.path === '/v1/chat/completions')
+      .map((request) => request.body as { max_tokens?: number; temperature?: number });
+    expect(upstream[0]).toMatchObject({ max_tokens: 3, temperature: 0.2 });
+    // The next request is back on the server's own settings.
+    expect(upstream[1]?.max_tokens).toBeUndefined();
+    expect(upstream[1]?.temperature).not.toBe(0.2);
+  });
+
   it('lists its model at /v1/models', async () => {
     const models = [];
     for await (const model of openai.models.list()) models.push(model);
@@ -310,6 +336,18 @@ describe('the OpenAI-compatible API, through OpenAI clients pointed at it by bas
       { model: 'm', k: 0, messages: [{ role: 'user', content: 'q' }] },
       'k must be a whole number between 1 and 50',
       'k',
+    ],
+    [
+      'a temperature above 2',
+      { model: 'm', temperature: 3, messages: [{ role: 'user', content: 'q' }] },
+      'temperature must be between 0 and 2',
+      'temperature',
+    ],
+    [
+      'a max_tokens of 0',
+      { model: 'm', max_tokens: 0, messages: [{ role: 'user', content: 'q' }] },
+      'max_tokens must be at least 1',
+      'max_tokens',
     ],
   ])('refuses %s with a 400 in OpenAI’s error shape', async (_case, body, message, param) => {
     const response = await fetch(`${server.url}/v1/chat/completions`, {
@@ -415,6 +453,15 @@ describe('the OpenAI-compatible API, through OpenAI clients pointed at it by bas
     expect(content).not.toContain('Sources:');
     expect(completion.usage?.completion_tokens).toBeGreaterThan(3);
     expect(completion.usage?.prompt_tokens).toBe(0);
+    // max_tokens counts its words.
+    const cut = await client.chat.completions.create({
+      model: 'streamrag',
+      messages: [{ role: 'user', content: question }],
+      max_tokens: 2,
+      append_sources: false,
+    } as OpenAI.ChatCompletionCreateParamsNonStreaming);
+    expect(cut.choices[0]?.finish_reason).toBe('length');
+    expect(cut.choices[0]?.message.content).toBe(content.split(' ').slice(0, 2).join(' '));
   });
 });
 

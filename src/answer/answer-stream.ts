@@ -10,7 +10,12 @@ import type {
   AnswerTimings,
   AnswerUsage,
 } from './answer-events.ts';
-import { type ChatTurn, GenerationError, type Generator } from './generator.ts';
+import {
+  type ChatTurn,
+  GenerationError,
+  type GenerationOptions,
+  type Generator,
+} from './generator.ts';
 
 export interface AnswerDependencies {
   store: Store;
@@ -29,6 +34,8 @@ export interface AnswerInput {
   collection?: string;
   filter?: MetadataFilter;
   history: ChatTurn[];
+  /** The client's own generation settings, if any. */
+  generation?: GenerationOptions;
 }
 
 export interface AnswerContext {
@@ -94,6 +101,7 @@ export async function* answerEvents(
       sources: retrieved.hits,
       history: input.history,
       signal,
+      ...(input.generation === undefined ? {} : { options: input.generation }),
     })) {
       if (output.type === 'token') {
         firstTokenMs ??= elapsed(now, context.startedAt);

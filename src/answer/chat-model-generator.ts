@@ -1,7 +1,12 @@
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
 import type { AIMessageChunk } from '@langchain/core/messages';
 import type { AnswerUsage } from './answer-events.ts';
-import { GenerationError, type Generator, type GeneratorOutput } from './generator.ts';
+import {
+  GenerationError,
+  type GenerationOptions,
+  type Generator,
+  type GeneratorOutput,
+} from './generator.ts';
 import { withIdleTimeout } from './idle-timeout.ts';
 import { buildMessages } from './prompt.ts';
 
@@ -18,10 +23,15 @@ import { buildMessages } from './prompt.ts';
  */
 export function createChatModelGenerator(settings: {
   model: BaseChatModel;
+  /**
+   * The model with a request's own settings (max tokens, temperature). Without it such
+   * settings are ignored.
+   */
+  modelWith?: (options: GenerationOptions) => BaseChatModel;
   name: string;
   idleTimeoutMs: number;
 }): Generator {
-  const { model, name, idleTimeoutMs } = settings;
+  const { name, idleTimeoutMs } = settings;
   return {
     name,
     async *generate(input): AsyncGenerator<GeneratorOutput> {
@@ -34,6 +44,11 @@ export function createChatModelGenerator(settings: {
         // LangChain's stream() resolves only once the first chunk has arrived, so the call
         // itself goes inside the watched iteration: the watchdog covers the time to first token.
         const messages = buildMessages(input.question, input.sources, input.history);
+        const options = input.options ?? {};
+        const model =
+          settings.modelWith !== undefined && Object.keys(options).length > 0
+            ? settings.modelWith(options)
+            : settings.model;
         async function* chunks() {
           yield* await model.stream(messages, { signal: upstream.signal });
         }

@@ -26,11 +26,12 @@ export function createExtractiveGenerator(): Generator {
     async *generate(input): AsyncGenerator<GeneratorOutput> {
       const answer = extractAnswer(input.question, input.sources);
       const words = answer.split(' ');
-      for (const [index, word] of words.entries()) {
+      const limit = input.options?.maxTokens ?? words.length;
+      for (const [index, word] of words.slice(0, limit).entries()) {
         input.signal.throwIfAborted();
         yield { type: 'token', text: index === 0 ? word : ` ${word}` };
       }
-      yield { type: 'finish', finishReason: 'stop' };
+      yield { type: 'finish', finishReason: words.length > limit ? 'length' : 'stop' };
     },
   };
 }

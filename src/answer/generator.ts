@@ -14,6 +14,15 @@ export interface GenerateInput {
   history: readonly ChatTurn[];
   /** Aborted when the client goes away: the generator must stop its upstream work. */
   signal: AbortSignal;
+  /** Per-request settings a client may ask for; unset ones keep the server's. */
+  options?: GenerationOptions;
+}
+
+export interface GenerationOptions {
+  /** At most this many tokens (the extractive generator: words); the finish reason is `length`. */
+  maxTokens?: number;
+  /** Sampling temperature, 0-2 (a model's; the extractive generator has none). */
+  temperature?: number;
 }
 
 export type GeneratorOutput =

@@ -2,9 +2,10 @@ import { z } from 'zod';
 import { maxTurnLength, nulMessage, retrievalFields, withoutNul } from '../request-schemas.ts';
 
 /**
- * `POST /v1/chat/completions` body: OpenAI's, read leniently. Fields we do not use
- * (`temperature`, `max_tokens`, `tools`…) are accepted and ignored, because every OpenAI
- * client sends some of them; fields we cannot honour (`n` > 1, image parts) are refused.
+ * `POST /v1/chat/completions` body: OpenAI's, read leniently. `max_tokens` and `temperature`
+ * reach the model; fields we do not use (`top_p`, `tools`, `user`…) are accepted and ignored,
+ * because every OpenAI client sends some of them; fields we cannot honour (`n` > 1, image
+ * parts) are refused.
  * Our own retrieval options (`collection`, `k`, `filter`, `search`) ride along as extra
  * fields, as the `openai` SDK's `extra_body`/extra params allow.
  */
@@ -43,6 +44,12 @@ const message = z.looseObject(
   { error: 'must be a message object { role, content }' },
 );
 
+const maxTokens = z
+  .int({ error: 'must be a whole number' })
+  .min(1, 'must be at least 1')
+  .max(1_000_000, 'must be at most 1000000')
+  .meta({ description: 'At most this many tokens; the finish reason is then `length`.' });
+
 export const chatCompletionRequestSchema = z
   .looseObject(
     {
@@ -69,6 +76,14 @@ export const chatCompletionRequestSchema = z
         .literal(1, { error: 'must be 1: one answer per request is supported' })
         .nullable()
         .optional(),
+      max_tokens: maxTokens.nullable().optional(),
+      max_completion_tokens: maxTokens.nullable().optional(),
+      temperature: z
+        .number({ error: 'must be a number' })
+        .min(0, 'must be between 0 and 2')
+        .max(2, 'must be between 0 and 2')
+        .nullable()
+        .optional(),
       ...retrievalFields,
       /** Ours: append the cited sources to the text (default true), for UIs that show only text. */
       append_sources: z
@@ -84,7 +99,7 @@ export const chatCompletionRequestSchema = z
   .meta({
     id: 'ChatCompletionRequest',
     description:
-      "OpenAI's chat completion request. The last message (the user's) is the question; earlier user and assistant messages are the history; system messages are left out. Fields streamrag does not use (temperature, max_tokens, tools…) are accepted and ignored.",
+      "OpenAI's chat completion request. The last message (the user's) is the question; earlier user and assistant messages are the history; system messages are left out. `max_tokens` (or `max_completion_tokens`) and `temperature` go to the model; other fields streamrag does not use (top_p, tools, user…) are accepted and ignored.",
   });
 
 export type ChatCompletionRequest = z.output<typeof chatCompletionRequestSchema>;

@@ -38,7 +38,16 @@ const chatCompletionsDialect: AnswerDialect<ChatCompletionRequest> = {
         text: message.role === 'assistant' ? withoutSourceList(text) : text,
       };
     });
-    return { request, input: conversationToInput(messages, request, config, 'messages') };
+    const input = conversationToInput(messages, request, config, 'messages');
+    const maxTokens = request.max_completion_tokens ?? request.max_tokens;
+    const generation = {
+      ...(maxTokens == null ? {} : { maxTokens }),
+      ...(request.temperature == null ? {} : { temperature: request.temperature }),
+    };
+    return {
+      request,
+      input: Object.keys(generation).length === 0 ? input : { ...input, generation },
+    };
   },
 
   async respond({ context: c, request, events, stream }) {
