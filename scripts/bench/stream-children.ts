@@ -122,7 +122,7 @@ export function killAllChildren(): void {
 export function cleanEnvironment(settings: Record<string, string>): NodeJS.ProcessEnv {
   const environment: NodeJS.ProcessEnv = { ...process.env };
   const streamragSettings =
-    /^(DATABASE_URL|DATA_DIR|PG_POOL_MAX|OPENAI_|EMBEDDING|CHUNK_|INGEST_|HNSW_|INDEX_BUILD_MEMORY|HOST$|PORT$|CHAT_MODEL|LLM_|ANSWER_K|MAX_REQUEST_BYTES|SSE_KEEPALIVE_MS|SHUTDOWN_GRACE_MS|SEARCH_CACHE_SECONDS|CORS_ORIGINS)/;
+    /^(DATABASE_URL|DATA_DIR|PG_POOL_MAX|OPENAI_|EMBEDDING|CHUNK_|INGEST_|HNSW_|INDEX_BUILD_MEMORY|HOST$|PORT$|CHAT_MODEL|LLM_|ANSWER_K|MAX_REQUEST_BYTES|SSE_KEEPALIVE_MS|SSE_STALL_TIMEOUT_MS|SHUTDOWN_GRACE_MS|SEARCH_CACHE_SECONDS|CORS_ORIGINS)/;
   for (const key of Object.keys(environment)) {
     if (streamragSettings.test(key)) delete environment[key];
   }

@@ -35,6 +35,11 @@ export interface Config {
   maxRequestBytes: number;
   /** A comment line is sent on an SSE stream silent for this long, so proxies keep it open. */
   sseKeepAliveMs: number;
+  /**
+   * A client that has taken nothing of a waiting stream for this long is disconnected, so a
+   * reader that stopped reading (but keeps the connection) cannot hold a model request open.
+   */
+  sseStallTimeoutMs: number;
   /** On SIGTERM, open streams get this long to finish before they are ended. */
   shutdownGraceMs: number;
   /** `max-age` of GET /v1/search responses (they are revalidated by ETag either way). */
@@ -106,6 +111,7 @@ const schema = z
     ANSWER_K: integer(1, 50).default(6),
     MAX_REQUEST_BYTES: integer(1024, 100_000_000).default(1_000_000),
     SSE_KEEPALIVE_MS: integer(100, 600_000).default(15_000),
+    SSE_STALL_TIMEOUT_MS: integer(100, 3_600_000).default(60_000),
     SHUTDOWN_GRACE_MS: integer(0, 600_000).default(10_000),
     SEARCH_CACHE_SECONDS: integer(0, 31_536_000).default(0),
     CORS_ORIGINS: optionalText
@@ -162,6 +168,7 @@ export function parseConfig(environment: Environment): Config {
     answerK: env.ANSWER_K,
     maxRequestBytes: env.MAX_REQUEST_BYTES,
     sseKeepAliveMs: env.SSE_KEEPALIVE_MS,
+    sseStallTimeoutMs: env.SSE_STALL_TIMEOUT_MS,
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
     searchCacheSeconds: env.SEARCH_CACHE_SECONDS,
     corsOrigins: env.CORS_ORIGINS,

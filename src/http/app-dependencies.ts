@@ -12,6 +12,7 @@ export interface AppDependencies {
     | 'answerK'
     | 'maxRequestBytes'
     | 'sseKeepAliveMs'
+    | 'sseStallTimeoutMs'
     | 'searchCacheSeconds'
     | 'hnswEfSearch'
     | 'corsOrigins'

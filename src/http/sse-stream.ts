@@ -36,6 +36,11 @@ export interface SseStreamOptions<Event> {
    */
   encode: (event: Event) => string;
   keepAliveMs: number;
+  /**
+   * The stream errors, and `onCancel` runs, when the consumer has not taken a written event for
+   * this long (it stopped reading but kept the connection). Default: no limit.
+   */
+  stallTimeoutMs?: number;
   onCancel?: (reason: unknown) => void;
   onEnd?: () => void;
 }
@@ -58,6 +63,8 @@ export function toSseStream<Event>(
   const iterator = events[Symbol.asyncIterator]();
   let lastWrite = Date.now();
   let keepAlive: ReturnType<typeof setInterval> | undefined;
+  /** When the oldest event the consumer has not taken was written; undefined while it reads. */
+  let untakenSince: number | undefined;
   let ended = false;
   const end = () => {
     if (ended) return;
@@ -65,20 +72,36 @@ export function toSseStream<Event>(
     clearInterval(keepAlive);
     options.onEnd?.();
   };
+  /** Stops the events and the work behind them (the model request), then fails the response. */
+  const fail = (controller: ReadableStreamDefaultController<Uint8Array>, error: unknown) => {
+    options.onCancel?.(error);
+    end();
+    controller.error(error);
+    void iterator.return?.(undefined)?.catch(() => {});
+  };
 
   return new ReadableStream<Uint8Array>({
     start(controller) {
-      // One timer per stream, checked at half the period, instead of a timer per event.
+      // One timer per stream, checked at half the shorter period, instead of timers per event.
+      const { keepAliveMs, stallTimeoutMs = Number.POSITIVE_INFINITY } = options;
       keepAlive = setInterval(
         () => {
-          if (ended || Date.now() - lastWrite < options.keepAliveMs) return;
-          lastWrite = Date.now();
+          if (ended) return;
+          const now = Date.now();
+          if (untakenSince !== undefined && now - untakenSince >= stallTimeoutMs) {
+            fail(controller, new StreamStalledError(stallTimeoutMs));
+            return;
+          }
+          if (now - lastWrite < keepAliveMs) return;
+          lastWrite = now;
           controller.enqueue(keepAliveFrame);
         },
-        Math.max(options.keepAliveMs / 2, 50),
+        Math.max(Math.min(keepAliveMs, stallTimeoutMs) / 2, 50),
       );
     },
     async pull(controller) {
+      // The consumer wants more: it is reading.
+      untakenSince = undefined;
       // A pull that enqueues nothing would not be called again: loop past silent events.
       for (;;) {
         let text: string;
@@ -91,17 +114,15 @@ export function toSseStream<Event>(
           }
           text = options.encode(result.value);
         } catch (error) {
-          // The events failed, or an encoder did: stop the work behind them too (the model
-          // request), as if the client had gone, then fail the response.
-          options.onCancel?.(error);
-          end();
-          controller.error(error);
-          void iterator.return?.(undefined)?.catch(() => {});
+          // The events failed, or an encoder did: stop them as if the client had gone.
+          fail(controller, error);
           return;
         }
         if (text === '') continue;
         lastWrite = Date.now();
         controller.enqueue(encoder.encode(text));
+        // Until the next pull, the consumer has not taken this.
+        untakenSince = Date.now();
         return;
       }
     },
@@ -111,4 +132,13 @@ export function toSseStream<Event>(
       await iterator.return?.(undefined);
     },
   });
+}
+
+/** The client kept its connection but stopped reading the stream. */
+export class StreamStalledError extends Error {
+  override name = 'StreamStalledError';
+
+  constructor(timeoutMs: number) {
+    super(`The client took nothing from the stream for ${timeoutMs} ms`);
+  }
 }

@@ -80,6 +80,7 @@ export function answerEndpoint<Request>(
           const body = toSseStream(events, {
             encode,
             keepAliveMs: dependencies.config.sseKeepAliveMs,
+            stallTimeoutMs: dependencies.config.sseStallTimeoutMs,
             onCancel: (reason) => controller.abort(reason),
             onEnd: release,
           });
