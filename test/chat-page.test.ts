@@ -324,6 +324,21 @@ describe.skipIf(!hasChromium)('the chat page in Chromium', () => {
     );
   });
 
+  it('does not send an answer that failed half-way back as history', async () => {
+    standIn.configure({ tokenCount: 8 });
+    // The model connection drops after three tokens: the answer ends with an error event.
+    standIn.dropNext(3);
+    const page = await openChat();
+    await ask(page, bees);
+    await waitForState(page, 0, 'error');
+    expect(await turn(page, 0).locator('.answer-text').textContent()).toBe(
+      standInReply(3).join(''),
+    );
+    await ask(page, 'How long does a sourdough starter need?');
+    await waitForState(page, 1, 'done');
+    expect(lastChatRequest().messages.map((message) => message.role)).toEqual(['system', 'user']);
+  });
+
   it('shows an HTTP error from the server clearly', async () => {
     const page = await openChat();
     // Longer than the server takes: set directly, as typing stops at the textarea's maxlength.

@@ -151,7 +151,8 @@ function sourceItem(id: string, number: number, source: AnswerSource): HTMLLIEle
   const location = /^https?:\/\//i.test(source.source)
     ? createElement('a', {
         text: source.source,
-        attributes: { href: source.source, rel: 'noopener noreferrer' },
+        // A new tab: the conversation lives only in this page.
+        attributes: { href: source.source, target: '_blank', rel: 'noopener noreferrer' },
       })
     : document.createTextNode(source.source);
   return createElement('li', { className: 'source', attributes: { id, tabindex: '-1' } }, [

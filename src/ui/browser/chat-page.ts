@@ -29,18 +29,22 @@ form.addEventListener('submit', (event) => {
   void sendQuestion();
 });
 questionInput.addEventListener('keydown', (event) => {
-  // Enter sends, Shift+Enter is a new line; Enter that confirms an IME composition is neither.
-  if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+  // Enter sends, Shift+Enter is a new line; Enter that confirms an IME composition is neither
+  // (Safari reports that one with isComposing false but keyCode 229).
+  if (event.key === 'Enter' && !event.shiftKey && !event.isComposing && event.keyCode !== 229) {
     event.preventDefault();
     form.requestSubmit();
   }
 });
 document.addEventListener('keydown', (event) => {
-  if (event.key === 'Escape' && running !== undefined) stopButton.click();
+  if (event.key === 'Escape' && !event.isComposing && running !== undefined) stopButton.click();
 });
 stopButton.addEventListener('click', () => running?.abort());
 newChatButton.addEventListener('click', () => {
   running?.abort();
+  // The aborted answer winds down on its own; a question asked right away must not wait for it.
+  running = undefined;
+  setStreaming(false);
   exchanges = [];
   conversation.replaceChildren();
   emptyState.hidden = false;
@@ -78,6 +82,8 @@ async function sendQuestion(): Promise<void> {
   };
   const startedAt = performance.now();
   const timings: TurnTimings = {};
+  /** Only whole or stopped answers go back as history: a failed one may be half a sentence. */
+  let outcome: 'done' | 'stopped' | 'error' = 'error';
   const elapsed = () => performance.now() - startedAt;
   try {
     const events = streamAnswer(
@@ -102,6 +108,7 @@ async function sendQuestion(): Promise<void> {
           timings.totalMs = elapsed();
           timings.embedMs = event.data.timings.embedMs;
           timings.retrieveMs = event.data.timings.retrieveMs;
+          outcome = 'done';
           const cutShort = event.data.finishReason === 'length';
           finish(
             turn,
@@ -124,6 +131,7 @@ async function sendQuestion(): Promise<void> {
   } catch (error) {
     timings.totalMs = elapsed();
     if (controller.signal.aborted) {
+      outcome = 'stopped';
       finish(turn, 'stopped', timings, 'Stopped: the answer is incomplete.');
       announceForTurn('Answer stopped.');
     } else {
@@ -133,9 +141,12 @@ async function sendQuestion(): Promise<void> {
     }
   } finally {
     exchange.answer = turn.answer;
-    if (onPage()) exchanges.push(exchange);
-    running = undefined;
-    setStreaming(false);
+    if (onPage() && outcome !== 'error') exchanges.push(exchange);
+    // New chat may already have started the next answer.
+    if (running === controller) {
+      running = undefined;
+      setStreaming(false);
+    }
   }
 }
 

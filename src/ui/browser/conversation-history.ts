@@ -2,7 +2,7 @@ import type { AnswerRequest } from '../../client/index.ts';
 
 export type HistoryEntry = NonNullable<AnswerRequest['history']>[number];
 
-/** A finished exchange of the page: the question and the answer text it got (maybe partial). */
+/** A finished exchange of the page: the question and the answer it got (whole, or stopped). */
 export interface Exchange {
   question: string;
   answer: string;
@@ -32,8 +32,9 @@ export function toHistory(exchanges: readonly Exchange[]): HistoryEntry[] {
   for (let index = exchanges.length - 1; index >= 0; index -= 1) {
     const exchange = exchanges[index];
     if (exchange === undefined || exchange.answer.trim() === '') continue;
-    const question = exchange.question.slice(0, maxEntryCharacters);
-    const answer = exchange.answer.slice(0, maxEntryCharacters);
+    // The server refuses U+0000 (PostgreSQL text cannot hold it); a model may still send one.
+    const question = exchange.question.replaceAll('\u0000', '').slice(0, maxEntryCharacters);
+    const answer = exchange.answer.replaceAll('\u0000', '').slice(0, maxEntryCharacters);
     total += question.length + answer.length;
     if (history.length + 2 > maxEntries || total > maxTotalCharacters) break;
     history.unshift({ role: 'user', content: question }, { role: 'assistant', content: answer });
