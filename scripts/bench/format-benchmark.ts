@@ -25,6 +25,7 @@ import {
   runNodeScript,
   type ServiceChild,
   startServiceChild,
+  startStandInChild,
 } from './stream-children.ts';
 import { streamQuestions } from './stream-questions.ts';
 
@@ -100,28 +101,14 @@ await runCli(usage, async () => {
   });
   const runs = wholeNumber('runs', values.runs, 1);
   const timing = {
-    ttft: wholeNumber('ttft-ms', values['ttft-ms'], 0),
-    delay: wholeNumber('token-delay-ms', values['token-delay-ms'], 0),
-    tokens: wholeNumber('tokens', values.tokens, 1),
+    timeToFirstTokenMs: wholeNumber('ttft-ms', values['ttft-ms'], 0),
+    interTokenDelayMs: wholeNumber('token-delay-ms', values['token-delay-ms'], 0),
+    tokenCount: wholeNumber('tokens', values.tokens, 1),
   };
   const dataDir = await mkdtemp(join(tmpdir(), 'streamrag-bench-formats-'));
   const children: ServiceChild[] = [];
   try {
-    const standIn = await startServiceChild(
-      'stand-in',
-      'scripts/stand-in/main.ts',
-      [
-        '--port',
-        '0',
-        '--ttft-ms',
-        String(timing.ttft),
-        '--token-delay-ms',
-        String(timing.delay),
-        '--tokens',
-        String(timing.tokens),
-      ],
-      cleanEnvironment({}),
-    );
+    const standIn = await startStandInChild(timing);
     children.push(standIn);
     const settings = {
       DATA_DIR: dataDir,
@@ -175,7 +162,7 @@ await runCli(usage, async () => {
     const report = [
       sectionHeading,
       '',
-      `${runs} answers per format, one at a time, from \`npm run bench:formats${commandArguments()}\` on ${new Date().toISOString().slice(0, 10)}. PGlite, the manual sample, hybrid search; the stand-in answers ${timing.tokens} tokens after ${timing.ttft} ms, ${timing.delay} ms apart. Times in ms from sending the request (p50 / max); CPU is the server's main thread per answer, read from /proc (10 ms ticks, so only the average over all runs means anything).`,
+      `${runs} answers per format, one at a time, from \`npm run bench:formats${commandArguments()}\` on ${new Date().toISOString().slice(0, 10)}. PGlite, the manual sample, hybrid search; the stand-in answers ${timing.tokenCount} tokens after ${timing.timeToFirstTokenMs} ms, ${timing.interTokenDelayMs} ms apart. Times in ms from sending the request (p50 / max); CPU is the server's main thread per answer, read from /proc (10 ms ticks, so only the average over all runs means anything).`,
       '',
       markdownTable(
         ['Format', 'First byte', 'First token', 'End', 'Bytes / answer', 'Server CPU ms / answer'],

@@ -26,6 +26,7 @@ import {
   runNodeScript,
   type ServiceChild,
   startServiceChild,
+  startStandInChild,
 } from './stream-children.ts';
 import {
   createLoadAgent,
@@ -145,21 +146,7 @@ await runCli(usage, async () => {
   let environmentLines: string[] = [];
   try {
     console.error('bench:stream: starting the stand-in…');
-    const standIn = await startServiceChild(
-      'stand-in',
-      'scripts/stand-in/main.ts',
-      [
-        '--port',
-        '0',
-        '--ttft-ms',
-        String(settings.timeToFirstTokenMs),
-        '--token-delay-ms',
-        String(settings.interTokenDelayMs),
-        '--tokens',
-        String(settings.tokenCount),
-      ],
-      cleanEnvironment({}),
-    );
+    const standIn = await startStandInChild(settings);
     cleanup.steps.push(() => standIn.stop());
 
     const facts: string[] = [];

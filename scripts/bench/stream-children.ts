@@ -89,6 +89,35 @@ export async function startServiceChild(
   };
 }
 
+/**
+ * The OpenAI stand-in as a child process on a free port, answering with the given timing.
+ *
+ * @example
+ * const standIn = await startStandInChild({ timeToFirstTokenMs: 300, interTokenDelayMs: 20, tokenCount: 100 });
+ * standIn.url; // http://127.0.0.1:41234/v1
+ */
+export function startStandInChild(timing: {
+  timeToFirstTokenMs: number;
+  interTokenDelayMs: number;
+  tokenCount: number;
+}): Promise<ServiceChild> {
+  return startServiceChild(
+    'stand-in',
+    'scripts/stand-in/main.ts',
+    [
+      '--port',
+      '0',
+      '--ttft-ms',
+      String(timing.timeToFirstTokenMs),
+      '--token-delay-ms',
+      String(timing.interTokenDelayMs),
+      '--tokens',
+      String(timing.tokenCount),
+    ],
+    cleanEnvironment({}),
+  );
+}
+
 /** Runs `node <script> …arguments` to completion; rejects with its output if it fails. */
 export async function runNodeScript(
   script: string,
