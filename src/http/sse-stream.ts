@@ -24,6 +24,19 @@ export function encodeSseFrame(event: string, data: unknown): string {
   return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 }
 
+/**
+ * An unnamed SSE frame, as OpenAI's chunks and the AI SDK's parts are sent.
+ *
+ * @example
+ * encodeDataFrame({ type: 'text-delta', delta: 'Hi' }); // 'data: {"type":"text-delta","delta":"Hi"}\n\n'
+ */
+export function encodeDataFrame(data: unknown): string {
+  return `data: ${JSON.stringify(data)}\n\n`;
+}
+
+/** The last frame of an OpenAI or AI SDK stream that ended as it should. */
+export const doneFrame = 'data: [DONE]\n\n';
+
 /** The `/v1/answer` encoding: each answer event as one named SSE frame. */
 export function encodeAnswerEvent(event: AnswerEvent): string {
   return encodeSseFrame(event.event, event.data);
@@ -119,10 +132,10 @@ export function toSseStream<Event>(
           return;
         }
         if (text === '') continue;
-        lastWrite = Date.now();
         controller.enqueue(encoder.encode(text));
         // Until the next pull, the consumer has not taken this.
-        untakenSince = Date.now();
+        lastWrite = Date.now();
+        untakenSince = lastWrite;
         return;
       }
     },

@@ -1,10 +1,9 @@
 import type { AnswerEvent, AnswerSource } from '../../answer/answer-events.ts';
+import { doneFrame, encodeDataFrame, sseHeaders } from '../sse-stream.ts';
 
-/** The headers of an AI SDK UI message stream (protocol v1). */
+/** The headers of an AI SDK UI message stream (protocol v1): ours, plus its version. */
 export const uiMessageStreamHeaders: Record<string, string> = {
-  'Content-Type': 'text/event-stream',
-  'Cache-Control': 'no-cache, no-transform',
-  'X-Accel-Buffering': 'no',
+  ...sseHeaders,
   'x-vercel-ai-ui-message-stream': 'v1',
 };
 
@@ -31,20 +30,22 @@ export function uiMessageChunkEncoder(messageId: string): (event: AnswerEvent) =
   return (event) => {
     switch (event.event) {
       case 'meta':
-        return frame({ type: 'start', messageId, messageMetadata: event.data });
+        return encodeDataFrame({ type: 'start', messageId, messageMetadata: event.data });
       case 'sources':
-        return event.data.map((source, index) => frame(sourcePart(source, index + 1))).join('');
+        return event.data
+          .map((source, index) => encodeDataFrame(sourcePart(source, index + 1)))
+          .join('');
       case 'token': {
-        const start = textStarted ? '' : frame({ type: 'text-start', id: textId });
+        const start = textStarted ? '' : encodeDataFrame({ type: 'text-start', id: textId });
         textStarted = true;
-        return start + frame({ type: 'text-delta', id: textId, delta: event.data.text });
+        return start + encodeDataFrame({ type: 'text-delta', id: textId, delta: event.data.text });
       }
       case 'done': {
         const { finishReason, usage, timings } = event.data;
         const reason = finishReason.replaceAll('_', '-');
         return (
-          (textStarted ? frame({ type: 'text-end', id: textId }) : '') +
-          frame({
+          (textStarted ? encodeDataFrame({ type: 'text-end', id: textId }) : '') +
+          encodeDataFrame({
             type: 'finish',
             finishReason: uiFinishReasons.has(reason) ? reason : 'other',
             messageMetadata: usage === undefined ? { timings } : { timings, usage },
@@ -53,7 +54,7 @@ export function uiMessageChunkEncoder(messageId: string): (event: AnswerEvent) =
         );
       }
       case 'error':
-        return frame({ type: 'error', errorText: event.data.message }) + doneFrame;
+        return encodeDataFrame({ type: 'error', errorText: event.data.message }) + doneFrame;
     }
   };
 }
@@ -88,11 +89,4 @@ function mediaTypeOf(source: string): string {
   if (extension === 'md' || extension === 'markdown') return 'text/markdown';
   if (extension === 'html' || extension === 'htm') return 'text/html';
   return 'text/plain';
-}
-
-/** The last frame of a stream that ended as it should. */
-const doneFrame = 'data: [DONE]\n\n';
-
-function frame(data: unknown): string {
-  return `data: ${JSON.stringify(data)}\n\n`;
 }

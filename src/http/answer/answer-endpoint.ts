@@ -21,7 +21,6 @@ export interface AnswerDialect<Request> {
 export interface AnswerExchange<Request> {
   context: Context<AppEnvironment>;
   request: Request;
-  requestId: string;
   events: AsyncIterable<AnswerEvent>;
   /**
    * The events as an SSE response, each encoded by `encode` (one event → zero or more
@@ -74,7 +73,6 @@ export function answerEndpoint<Request>(
       return await dialect.respond({
         context: c,
         request,
-        requestId: context.requestId,
         events,
         stream: (encode, headers = sseHeaders) => {
           const body = toSseStream(events, {

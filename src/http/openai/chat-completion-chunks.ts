@@ -4,11 +4,13 @@ import type {
   AnswerEvent,
   AnswerSource,
 } from '../../answer/answer-events.ts';
+import type { CollectedAnswer } from '../answer/collect-answer.ts';
 import { errorBody } from '../http-error.ts';
+import { doneFrame, encodeDataFrame } from '../sse-stream.ts';
 
 /** What every chunk and body of one completion repeats. */
 export interface CompletionIdentity {
-  /** `chatcmpl-<request id>` */
+  /** `chatcmpl-<random uuid>` */
   id: string;
   /** Unix seconds. */
   created: number;
@@ -54,7 +56,7 @@ export function chatCompletionChunkEncoder(
   const base = { ...identity, object: 'chat.completion.chunk' };
   const usageNull = options.includeUsage ? { usage: null } : {};
   const chunk = (delta: object, extra: object = {}, finishReason: string | null = null) =>
-    frame({
+    encodeDataFrame({
       ...base,
       choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
       ...usageNull,
@@ -82,13 +84,13 @@ export function chatCompletionChunkEncoder(
             openAIFinishReason(event.data.finishReason),
           ) +
           (options.includeUsage
-            ? frame({ ...base, choices: [], usage: openAIUsage(event.data, tokenCount) })
+            ? encodeDataFrame({ ...base, choices: [], usage: openAIUsage(event.data, tokenCount) })
             : '') +
           doneFrame
         );
       }
       case 'error':
-        return frame(streamErrorBody(event.data));
+        return encodeDataFrame(streamErrorBody(event.data));
     }
   };
 }
@@ -96,17 +98,17 @@ export function chatCompletionChunkEncoder(
 /** The non-streaming `chat.completion` body. */
 export function chatCompletionBody(
   identity: CompletionIdentity,
-  answer: { text: string; sources: AnswerSource[]; tokenCount: number; done: AnswerDone },
+  answer: CollectedAnswer,
   options: Pick<CompletionOptions, 'appendSources'>,
 ) {
-  const list = options.appendSources ? sourceListText(answer.sources, answer.text) : '';
+  const list = options.appendSources ? sourceListText(answer.sources, answer.answer) : '';
   return {
     ...identity,
     object: 'chat.completion',
     choices: [
       {
         index: 0,
-        message: { role: 'assistant', content: answer.text + list, refusal: null },
+        message: { role: 'assistant', content: answer.answer + list, refusal: null },
         logprobs: null,
         finish_reason: openAIFinishReason(answer.done.finishReason),
       },
@@ -183,11 +185,4 @@ function openAIUsage(done: AnswerDone, tokenCount: number): OpenAIUsage {
 /** Every in-stream failure is the server's (`server_error`); the code says which. */
 function streamErrorBody(error: AnswerError) {
   return errorBody(500, error.code, error.message);
-}
-
-/** The last frame of a stream that ended as it should. */
-const doneFrame = 'data: [DONE]\n\n';
-
-function frame(data: unknown): string {
-  return `data: ${JSON.stringify(data)}\n\n`;
 }

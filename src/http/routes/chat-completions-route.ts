@@ -66,18 +66,7 @@ const chatCompletionsDialect: AnswerDialect<ChatCompletionRequest> = {
     const collected = await collectAnswer(events);
     if (collected === undefined) return clientClosedResponse();
     c.header('Server-Timing', answerServerTiming(collected.done.timings));
-    return c.json(
-      chatCompletionBody(
-        identity,
-        {
-          text: collected.answer,
-          sources: collected.sources,
-          tokenCount: collected.tokenCount,
-          done: collected.done,
-        },
-        { appendSources },
-      ),
-    );
+    return c.json(chatCompletionBody(identity, collected, { appendSources }));
   },
 };
 
