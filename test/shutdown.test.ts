@@ -153,9 +153,7 @@ describe('shutting down', () => {
     const lifecycle = createLifecycle();
     const app = createApp({
       config: parseConfig({}),
-      store,
-      embeddings,
-      generator: createExtractiveGenerator(),
+      services: { store, embeddings, generator: createExtractiveGenerator() },
       lifecycle,
     });
     try {

@@ -10,7 +10,9 @@ export type ErrorCode =
   | 'database_error'
   | 'embedding_failed'
   | 'bad_file'
-  | 'not_found';
+  | 'not_found'
+  | 'schema_outdated'
+  | 'unsupported_runtime';
 
 export class StreamragError extends Error {
   override name = 'StreamragError';

@@ -23,16 +23,7 @@ export async function createEmbedder(config: Config): Promise<Embedder> {
     const embeddings = new LocalHashEmbeddings({ dimensions: config.embeddingDimensions ?? 384 });
     return { embeddings, identity: embeddings.identity };
   }
-  const embeddings = new OpenAIEmbeddings({
-    model: config.embeddingModel,
-    apiKey: config.embeddingsApiKey ?? config.openaiApiKey ?? 'not-needed',
-    ...(config.embeddingDimensions === undefined ? {} : { dimensions: config.embeddingDimensions }),
-    batchSize: config.embeddingBatchSize,
-    // LangChain's default of 6 retries means ~76 s before an unreachable server is reported.
-    maxRetries: 2,
-    timeout: 60_000,
-    configuration: { baseURL: config.embeddingsBaseUrl ?? config.openaiBaseUrl },
-  });
+  const embeddings = openAIEmbeddings(config, config.embeddingModel);
   let dimensions = config.embeddingDimensions;
   if (dimensions === undefined) {
     try {
@@ -46,4 +37,28 @@ export async function createEmbedder(config: Config): Promise<Embedder> {
     }
   }
   return { embeddings, identity: { name: `openai:${config.embeddingModel}`, dimensions } };
+}
+
+/**
+ * Another client for an embedder `createEmbedder` made (same model and dimension), without a
+ * probe: Workers make one per request, since clients cannot be shared between requests there.
+ */
+export function createEmbeddings(config: Config, identity: EmbedderIdentity): Embeddings {
+  if (config.embeddingModel === undefined) {
+    return new LocalHashEmbeddings({ dimensions: identity.dimensions });
+  }
+  return openAIEmbeddings(config, config.embeddingModel);
+}
+
+function openAIEmbeddings(config: Config, model: string): OpenAIEmbeddings {
+  return new OpenAIEmbeddings({
+    model,
+    apiKey: config.embeddingsApiKey ?? config.openaiApiKey ?? 'not-needed',
+    ...(config.embeddingDimensions === undefined ? {} : { dimensions: config.embeddingDimensions }),
+    batchSize: config.embeddingBatchSize,
+    // LangChain's default of 6 retries means ~76 s before an unreachable server is reported.
+    maxRetries: 2,
+    timeout: 60_000,
+    configuration: { baseURL: config.embeddingsBaseUrl ?? config.openaiBaseUrl },
+  });
 }

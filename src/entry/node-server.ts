@@ -43,9 +43,7 @@ export async function startNodeServer(
   const lifecycle = createLifecycle();
   const app = createApp({
     config,
-    store,
-    embeddings: embedder.embeddings,
-    generator,
+    services: { store, embeddings: embedder.embeddings, generator },
     lifecycle,
     ...(overrides.logError === undefined ? {} : { logError: overrides.logError }),
   });

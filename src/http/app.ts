@@ -5,6 +5,7 @@ import { requestId } from 'hono/request-id';
 import { StreamragError } from '../core/errors.ts';
 import type { AppDependencies, AppEnvironment } from './app-dependencies.ts';
 import { errorBody, HttpError } from './http-error.ts';
+import { requestServices } from './request-services.ts';
 import { answerHandler } from './routes/answer-route.ts';
 import { chatCompletionsHandler, modelsHandlers } from './routes/chat-completions-route.ts';
 import { chatPageRoutes } from './routes/chat-page-route.ts';
@@ -18,7 +19,8 @@ import { serverTiming } from './server-timing.ts';
  * serves under Node (`entry/node.ts`) and Workers.
  *
  * @example
- * const app = createApp({ config, store, embeddings, generator, lifecycle: createLifecycle() });
+ * const services = { store, embeddings, generator };
+ * const app = createApp({ config, services, lifecycle: createLifecycle() });
  * const response = await app.request('/v1/search?q=vacuum');
  */
 export function createApp(dependencies: AppDependencies): Hono<AppEnvironment> {
@@ -42,14 +44,17 @@ export function createApp(dependencies: AppDependencies): Hono<AppEnvironment> {
   }
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
-  app.get('/readyz', async (c) => {
+  // Only routes that use the database or a model get services (on Workers, opened per request).
+  const services = requestServices(dependencies.services);
+  app.get('/readyz', services, async (c) => {
     if (dependencies.lifecycle.draining) {
       return c.json({ status: 'draining' }, 503);
     }
     try {
       // Reads a table of the latest migration: the database answers and is migrated.
-      await dependencies.store.collectionVersion(undefined);
-      return c.json({ status: 'ready', engine: dependencies.store.engine });
+      const { store } = c.var.services;
+      await store.collectionVersion(undefined);
+      return c.json({ status: 'ready', engine: store.engine });
     } catch (error) {
       logError('readiness check failed', error);
       return c.json(errorBody(503, 'not_ready', 'The database is not reachable'), 503);
@@ -68,10 +73,10 @@ export function createApp(dependencies: AppDependencies): Hono<AppEnvironment> {
     },
   });
   const answering = { ...dependencies, logError };
-  app.post('/v1/answer', limitBody, answerHandler(answering));
-  app.post('/v1/chat/completions', limitBody, chatCompletionsHandler(answering));
-  app.post('/api/chat', limitBody, uiChatHandler(answering));
-  app.get('/v1/search', searchHandler(dependencies));
+  app.post('/v1/answer', limitBody, services, answerHandler(answering));
+  app.post('/v1/chat/completions', limitBody, services, chatCompletionsHandler(answering));
+  app.post('/api/chat', limitBody, services, uiChatHandler(answering));
+  app.get('/v1/search', services, searchHandler(dependencies));
   const models = modelsHandlers(Math.floor(Date.now() / 1000));
   app.get('/v1/models', models.list);
   app.get('/v1/models/:model', models.retrieve);

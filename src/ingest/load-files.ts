@@ -2,6 +2,7 @@ import type { Dirent } from 'node:fs';
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { BadFileError } from '../core/errors.ts';
+import { refuseOnWorkers } from '../core/runtime.ts';
 import { extractHtml } from './extract-html.ts';
 
 export interface LoadedDocument {
@@ -54,6 +55,7 @@ export async function* loadPaths(
   paths: string[],
   options: LoadOptions,
 ): AsyncGenerator<LoadResult> {
+  refuseFileIngestionOnWorkers();
   for await (const entry of walkPaths(paths)) {
     yield entry.kind === 'file' ? await loadFile(entry.path, options) : entry;
   }
@@ -67,9 +69,17 @@ export async function* loadPaths(
  * const total = await countFiles(['docs']);
  */
 export async function countFiles(paths: string[]): Promise<number> {
+  refuseFileIngestionOnWorkers();
   let count = 0;
   for await (const _entry of walkPaths(paths)) count += 1;
   return count;
+}
+
+function refuseFileIngestionOnWorkers() {
+  refuseOnWorkers(
+    'Ingestion from files',
+    'run `npm run ingest -- <paths>` from Node with DATABASE_URL set to the database behind the Hyperdrive binding',
+  );
 }
 
 type WalkEntry = { kind: 'file'; path: string } | { kind: 'failed'; path: string; reason: string };

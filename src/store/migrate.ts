@@ -8,6 +8,12 @@ export interface Migration {
   sql: string;
 }
 
+/**
+ * The version of the newest file in `sql/`. Runtimes that cannot read `sql/` (Workers) check a
+ * database against it instead of migrating; `readMigrations` fails if the two disagree.
+ */
+export const schemaVersion = 2;
+
 /** pgvector's HNSW index covers `vector` columns of at most 2,000 dimensions. */
 export const maxIndexedDimensions = 2000;
 
@@ -83,6 +89,45 @@ export async function migrate(
     }
     return target;
   });
+}
+
+/**
+ * For runtimes that serve but never migrate (Workers, where a request must not run DDL or build
+ * indexes): checks that the database has every migration and is bound to `identity`, and
+ * returns what it is bound to. The failures say which command fixes them.
+ *
+ * @example
+ * await checkSchema(executor, { name: 'openai:text-embedding-3-small', dimensions: 1536 });
+ */
+export async function checkSchema(
+  executor: SqlExecutor,
+  identity: EmbedderIdentity,
+): Promise<EmbedderIdentity> {
+  const [registry] = await executor.query<{ version: number | null }>(
+    `SELECT CASE WHEN to_regclass('streamrag_migrations') IS NULL THEN NULL
+            ELSE (SELECT coalesce(max(version), 0) FROM streamrag_migrations) END AS version`,
+  );
+  const version = registry?.version ?? 0;
+  if (version < schemaVersion) {
+    throw new StreamragError(
+      'schema_outdated',
+      `The database is at schema version ${version}; this build needs ${schemaVersion}. ` +
+        'Migrations run from Node, not from Workers: run `DATABASE_URL=<direct connection> ' +
+        'npm run migrate` once, with the same embedder settings as the Worker.',
+    );
+  }
+  if (version > schemaVersion) {
+    throw new StreamragError(
+      'schema_outdated',
+      `The database is at schema version ${version}, newer than this build's ${schemaVersion}: deploy the newer build.`,
+    );
+  }
+  const bound = await readBoundIdentity(executor);
+  if (bound === undefined) {
+    throw new StreamragError('schema_outdated', 'The database has no embedder recorded');
+  }
+  assertSameEmbedder(bound, identity);
+  return bound;
 }
 
 async function readBoundIdentity(executor: SqlExecutor): Promise<EmbedderIdentity | undefined> {

@@ -1,8 +1,8 @@
 import { readdir, readFile } from 'node:fs/promises';
 import type { Config } from '../core/config.ts';
+import { refuseOnWorkers } from '../core/runtime.ts';
 import type { EmbedderIdentity } from '../core/types.ts';
-import type { Migration } from './migrate.ts';
-import { openPgliteStore } from './pglite-store.ts';
+import { type Migration, schemaVersion } from './migrate.ts';
 import { openPostgresStore } from './postgres-store.ts';
 import type { Store, StoreOptions } from './store.ts';
 
@@ -17,6 +17,12 @@ export async function readMigrations(directory: URL = migrationsDirectory): Prom
     const sql = await readFile(new URL(file, directory), 'utf8');
     migrations.push({ version: Number(match[1]), name: match[2] as string, sql });
   }
+  const newest = migrations.at(-1)?.version;
+  if (directory === migrationsDirectory && newest !== schemaVersion) {
+    throw new Error(
+      `sql/ ends at version ${newest}, but migrate.ts's schemaVersion is ${schemaVersion}`,
+    );
+  }
   return migrations;
 }
 
@@ -29,6 +35,10 @@ export async function openStore(
   identity: EmbedderIdentity,
   overrides: Partial<StoreOptions> = {},
 ): Promise<Store> {
+  refuseOnWorkers(
+    'Opening a database with migrations (and the embedded PGlite database)',
+    'on Workers the app reaches PostgreSQL through the Hyperdrive binding (src/entry/worker.ts); run `npm run migrate` from Node once',
+  );
   const migrations = await readMigrations();
   const options: StoreOptions = {
     efSearch: config.hnswEfSearch,
@@ -45,5 +55,7 @@ export async function openStore(
       options,
     });
   }
+  // Loaded only when used: PostgreSQL deployments never load PGlite's WebAssembly.
+  const { openPgliteStore } = await import('./pglite-store.ts');
   return openPgliteStore({ dataDir: config.dataDir, identity, migrations, options });
 }

@@ -8,6 +8,7 @@ import type {
   SearchQuery,
   StoredDocument,
 } from '../core/types.ts';
+import { abandonable } from './abandonable.ts';
 import { hybridSearchSql, textSearchSql, vectorSearchSql } from './search-sql.ts';
 import type { AdvisoryLock, SqlExecutor } from './sql-executor.ts';
 import type { SearchOptions, Store, StoreOptions, StoreStats, WriteResult } from './store.ts';
@@ -23,9 +24,22 @@ export function createSqlStore(
     identity: EmbedderIdentity;
     options: StoreOptions;
     close: () => Promise<void>;
+    /**
+     * Where the search settings (`sessionSettings`) come from: `session` when every connection
+     * already has them (startup parameters, or `ALTER ROLE … SET`); `transaction` to apply them
+     * with `SET LOCAL` around each search, for transaction-mode poolers such as Hyperdrive that
+     * reset a connection between transactions. Default `session`.
+     */
+    searchSettings?: 'session' | 'transaction';
   },
 ): Store {
   const { identity, options } = settings;
+  const setLocalScript = Object.entries(sessionSettings(options))
+    .map(([name, value]) => {
+      if (!/^[\w.]+$/.test(value)) throw new Error(`Unsafe setting ${name}=${value}`);
+      return `SET LOCAL ${name} = '${value}'`;
+    })
+    .join('; ');
 
   async function findDocument(collection: string, source: string) {
     const [row] = await executor.query<DocumentRow>(
@@ -169,7 +183,20 @@ export function createSqlStore(
   async function search(query: SearchQuery, searchOptions: SearchOptions = {}): Promise<Hit[]> {
     const statement = searchStatement(query);
     if (statement === undefined) return [];
-    return executor.query<Hit>(statement.text, statement.parameters, searchOptions);
+    if (settings.searchSettings !== 'transaction') {
+      return executor.query<Hit>(statement.text, statement.parameters, searchOptions);
+    }
+    searchOptions.signal?.throwIfAborted();
+    return abandonable(
+      searchOptions.signal,
+      executor.transaction(async (transaction) => {
+        // Not awaited first: the SETs and the search go out in one flight.
+        const settingsApplied = transaction.script(setLocalScript);
+        const hits = transaction.query<Hit>(statement.text, statement.parameters);
+        await settingsApplied;
+        return hits;
+      }),
+    );
   }
 
   async function explainSearch(query: SearchQuery): Promise<string> {
@@ -310,7 +337,10 @@ export function restoreFailedWarning(error: unknown): string {
   );
 }
 
-/** Session settings for every connection (see search-sql.ts). */
+/**
+ * Session settings for every connection (see search-sql.ts). Values are validated config
+ * (integers, fixed words), so they may be written into `SET` statements.
+ */
 export function sessionSettings(options: StoreOptions): Record<string, string> {
   return {
     // postgres.js prepares statements; after five runs PostgreSQL would switch to a generic

@@ -79,3 +79,18 @@ export interface StoreOptions {
   /** maintenance_work_mem while (re)building indexes: an HNSW graph built in memory is fast. */
   indexBuildMemory: string;
 }
+
+/** A store opened for one request, closed once that request's response has been sent. */
+export interface ScopedStore {
+  store: Store;
+  close(): Promise<void>;
+}
+
+/**
+ * Stores for runtimes where a connection belongs to the request that opened it (Cloudflare
+ * Workers: I/O objects cannot cross requests), so each request opens its own.
+ */
+export interface RequestStores {
+  readonly engine: Store['engine'];
+  perRequest(): ScopedStore;
+}

@@ -69,7 +69,11 @@ export function answerEndpoint<Request>(
         startedAt: c.get('startedAt'),
         signal: controller.signal,
       };
-      const events = answerEvents(dependencies, input, context);
+      const events = answerEvents(
+        { ...c.var.services, logError: dependencies.logError },
+        input,
+        context,
+      );
       return await dialect.respond({
         context: c,
         request,

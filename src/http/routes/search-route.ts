@@ -23,11 +23,12 @@ export function searchHandler(dependencies: AppDependencies) {
     const mode = query.search ?? query.mode ?? 'hybrid';
     const k = query.k ?? defaultSearchK;
     const signal = c.req.raw.signal;
-    const version = await dependencies.store.collectionVersion(query.collection);
+    const { store, embeddings } = c.var.services;
+    const version = await store.collectionVersion(query.collection);
     const etag = await strongEtag([
       await searchSqlDigest,
       version,
-      dependencies.store.identity.name,
+      store.identity.name,
       String(dependencies.config.hnswEfSearch),
       mode,
       String(k),
@@ -43,14 +44,17 @@ export function searchHandler(dependencies: AppDependencies) {
     if (ifNoneMatchMatches(c.req.header('if-none-match'), etag)) {
       return c.body(null, 304, cacheHeaders);
     }
-    const { hits, timings } = await retrieve(dependencies, {
-      question: query.q,
-      mode,
-      k,
-      signal,
-      ...(query.collection === undefined ? {} : { collection: query.collection }),
-      ...(query.filter === undefined ? {} : { filter: query.filter }),
-    });
+    const { hits, timings } = await retrieve(
+      { store, embeddings },
+      {
+        question: query.q,
+        mode,
+        k,
+        signal,
+        ...(query.collection === undefined ? {} : { collection: query.collection }),
+        ...(query.filter === undefined ? {} : { filter: query.filter }),
+      },
+    );
     c.header(
       'Server-Timing',
       formatServerTiming({
