@@ -129,6 +129,9 @@ const schema = z
     message: 'must be smaller than CHUNK_SIZE',
   });
 
+/** Every environment variable the configuration reads. */
+export const configVariableNames: readonly string[] = Object.keys(schema.shape);
+
 /**
  * @example
  * const config = parseConfig(process.env);

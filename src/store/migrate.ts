@@ -103,11 +103,16 @@ export async function checkSchema(
   executor: SqlExecutor,
   identity: EmbedderIdentity,
 ): Promise<EmbedderIdentity> {
-  const [registry] = await executor.query<{ version: number | null }>(
-    `SELECT CASE WHEN to_regclass('streamrag_migrations') IS NULL THEN NULL
-            ELSE (SELECT coalesce(max(version), 0) FROM streamrag_migrations) END AS version`,
+  const [registry] = await executor.query<{ present: boolean }>(
+    `SELECT to_regclass('streamrag_migrations') IS NOT NULL AS present`,
   );
-  const version = registry?.version ?? 0;
+  let version = 0;
+  if (registry?.present) {
+    const [newest] = await executor.query<{ version: number | null }>(
+      'SELECT max(version) AS version FROM streamrag_migrations',
+    );
+    version = newest?.version ?? 0;
+  }
   if (version < schemaVersion) {
     throw new StreamragError(
       'schema_outdated',

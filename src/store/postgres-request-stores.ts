@@ -78,8 +78,12 @@ export function postgresRequestStores(settings: {
   };
 }
 
-/** Schema and embedder current? Do connections come with the search settings? */
-async function inspectDatabase(
+/**
+ * Checks the schema and the embedder, and says where searches get their settings: `session`
+ * when every connection already has them (role defaults), `transaction` when each search must
+ * set them itself.
+ */
+export async function inspectDatabase(
   executor: SqlExecutor,
   identity: EmbedderIdentity,
   options: StoreOptions,
@@ -120,4 +124,28 @@ function deferredStore(identity: EmbedderIdentity, open: () => Promise<Store>): 
     restoreIndexes: call('restoreIndexes'),
     close: async () => {},
   } as Store;
+}
+
+/**
+ * Makes the search settings this role's defaults in this database (`ALTER ROLE … IN DATABASE
+ * … SET`), so every connection a pooler opens has them and Workers search without a
+ * transaction around each query. An ordinary role may set its own defaults.
+ *
+ * @example
+ * await setRoleSearchSettings(process.env.DATABASE_URL, { efSearch: 100, … });
+ */
+export async function setRoleSearchSettings(url: string, options: StoreOptions): Promise<void> {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    // Loads pgvector into the session, so its hnsw.* settings are checked, not placeholders.
+    await sql`SELECT '[1]'::vector`;
+    const [row] = await sql<{ database: string }[]>`SELECT current_database() AS database`;
+    const database = `"${(row?.database ?? '').replaceAll('"', '""')}"`;
+    for (const [name, value] of Object.entries(sessionSettings(options))) {
+      // Names and values are our own validated constants (see sessionSettings).
+      await sql.unsafe(`ALTER ROLE CURRENT_USER IN DATABASE ${database} SET ${name} = '${value}'`);
+    }
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
 }

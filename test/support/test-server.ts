@@ -26,6 +26,21 @@ export async function startTestServer(
   options: { logError?: (message: string, error: unknown) => void } = {},
 ): Promise<RunningServer & { environment: Record<string, string> }> {
   const config = await engine.createDatabase(environment);
+  await ingestCorpus(config);
+  const serverEnvironment = {
+    ...environment,
+    ...databaseEnvironment(config),
+    HOST: '127.0.0.1',
+    PORT: '0',
+  };
+  const server = await startNodeServer(serverEnvironment, {
+    logError: options.logError ?? (() => {}),
+  });
+  return Object.assign(server, { environment: serverEnvironment });
+}
+
+/** Migrates the database of `config` and loads the fixture corpus into it, as `npm run ingest` does. */
+export async function ingestCorpus(config: Config): Promise<void> {
   const embedder = await createEmbedder(config);
   const store = await openStore(config, embedder.identity);
   try {
@@ -43,16 +58,6 @@ export async function startTestServer(
   } finally {
     await store.close();
   }
-  const serverEnvironment = {
-    ...environment,
-    ...databaseEnvironment(config),
-    HOST: '127.0.0.1',
-    PORT: '0',
-  };
-  const server = await startNodeServer(serverEnvironment, {
-    logError: options.logError ?? (() => {}),
-  });
-  return Object.assign(server, { environment: serverEnvironment });
 }
 
 export interface SseFrame {

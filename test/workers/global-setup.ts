@@ -13,12 +13,8 @@ import {
   STAND_IN_EMBEDDING_MODEL,
   startOpenAIStandIn,
 } from '../../scripts/stand-in/openai-stand-in.ts';
-import { createEmbedder } from '../../src/embeddings/create-embedder.ts';
-import { loadPaths } from '../../src/ingest/load-files.ts';
-import { ingest } from '../../src/ingest/pipeline.ts';
-import { openStore } from '../../src/store/open-store.ts';
 import { testEngines } from '../support/databases.ts';
-import { corpusDirectory } from '../support/test-server.ts';
+import { ingestCorpus } from '../support/test-server.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -83,25 +79,8 @@ export default async function setup(project: TestProject) {
   let databaseUrl = '';
   if (engine !== undefined) {
     const config = await engine.createDatabase(variables);
-    const embedder = await createEmbedder(config);
-    // Migrated and loaded from Node, as an operator does before deploying (npm run migrate,
-    // npm run ingest).
-    const store = await openStore(config, embedder.identity);
-    try {
-      await ingest(
-        loadPaths([corpusDirectory], { maxFileBytes: config.ingestMaxFileBytes }),
-        { store, embeddings: embedder.embeddings },
-        {
-          collection: 'default',
-          chunkSize: config.chunkSize,
-          chunkOverlap: config.chunkOverlap,
-          batchSize: 16,
-          writeConcurrency: 2,
-        },
-      );
-    } finally {
-      await store.close();
-    }
+    // Migrated and loaded from Node, as an operator does before deploying.
+    await ingestCorpus(config);
     databaseUrl = config.databaseUrl ?? '';
   }
 
