@@ -13,7 +13,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createParser } from 'eventsource-parser';
 import { runCli } from '../lib/run-cli.ts';
 import { commandArguments, wholeNumber } from './bench-arguments.ts';
 import { writeBenchmarkSection } from './benchmarks-file.ts';
@@ -28,6 +27,7 @@ import {
   startStandInChild,
 } from './stream-children.ts';
 import { streamQuestions } from './stream-questions.ts';
+import { type AskFormat, answerFormat, type Sample, timedAsk } from './timed-ask.ts';
 
 const usage = `usage: npm run bench:formats -- [options]
 
@@ -42,21 +42,12 @@ Runs the server (PGlite, in a temporary directory) and the stand-in as child pro
 
 const sectionHeading = '## Answer formats (`npm run bench:formats`)';
 
-interface Format {
+interface Format extends AskFormat {
   name: string;
-  path: string;
-  body: (question: string) => unknown;
-  /** Whether an SSE message carries answer text. */
-  isToken: (event: string | undefined, data: string) => boolean;
 }
 
 const formats: Format[] = [
-  {
-    name: 'streamrag events `/v1/answer`',
-    path: '/v1/answer',
-    body: (question) => ({ question }),
-    isToken: (event) => event === 'token',
-  },
+  { name: 'streamrag events `/v1/answer`', ...answerFormat },
   {
     name: 'OpenAI chunks `/v1/chat/completions`',
     path: '/v1/chat/completions',
@@ -79,14 +70,6 @@ const formats: Format[] = [
     isToken: (_event, data) => data.startsWith('{"type":"text-delta"'),
   },
 ];
-
-interface Sample {
-  firstByteMs: number;
-  firstTokenMs: number;
-  totalMs: number;
-  bytes: number;
-  tokens: number;
-}
 
 await runCli(usage, async () => {
   const { values } = parseArgs({
@@ -127,7 +110,8 @@ await runCli(usage, async () => {
     children.push(server);
 
     // Warm-up: the first answers pay for JIT and the first connections.
-    for (const format of formats) await ask(server.url, format, streamQuestions[0] ?? 'vacuum');
+    for (const format of formats)
+      await timedAsk(server.url, format, streamQuestions[0] ?? 'vacuum');
 
     const samples = new Map<Format, Sample[]>(formats.map((format) => [format, []]));
     const cpu = new Map<Format, number>(formats.map((format) => [format, 0]));
@@ -137,7 +121,7 @@ await runCli(usage, async () => {
       for (let turn = 0; turn < formats.length; turn += 1) {
         const format = formats[(run + turn) % formats.length] as Format;
         const before = await processCpuMilliseconds(server.pid);
-        const sample = await ask(server.url, format, question);
+        const sample = await timedAsk(server.url, format, question);
         const after = await processCpuMilliseconds(server.pid);
         samples.get(format)?.push(sample);
         cpu.set(format, (cpu.get(format) ?? 0) + after.mainThread - before.mainThread);
@@ -182,39 +166,3 @@ await runCli(usage, async () => {
     await rm(dataDir, { recursive: true, force: true });
   }
 });
-
-/** One streamed answer, timed from the moment the request is sent. */
-async function ask(baseUrl: string, format: Format, question: string): Promise<Sample> {
-  const started = performance.now();
-  const response = await fetch(`${baseUrl}${format.path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(format.body(question)),
-  });
-  if (!response.ok || response.body === null) {
-    throw new Error(`${format.path} answered ${response.status}: ${await response.text()}`);
-  }
-  const sample: Sample = {
-    firstByteMs: Number.NaN,
-    firstTokenMs: Number.NaN,
-    totalMs: Number.NaN,
-    bytes: 0,
-    tokens: 0,
-  };
-  const parser = createParser({
-    onEvent: ({ event, data }) => {
-      if (!format.isToken(event, data)) return;
-      sample.tokens += 1;
-      if (Number.isNaN(sample.firstTokenMs)) sample.firstTokenMs = performance.now() - started;
-    },
-  });
-  const decoder = new TextDecoder();
-  for await (const chunk of response.body) {
-    if (Number.isNaN(sample.firstByteMs)) sample.firstByteMs = performance.now() - started;
-    sample.bytes += chunk.byteLength;
-    parser.feed(decoder.decode(chunk, { stream: true }));
-  }
-  sample.totalMs = performance.now() - started;
-  if (sample.tokens === 0) throw new Error(`${format.path} streamed no token`);
-  return sample;
-}

@@ -1,0 +1,181 @@
+/**
+ * npm run bench:edge [-- options]   (needs PostgreSQL: TEST_DATABASE_URL, as from
+ *                                    scripts/test-postgres.sh run -- npm run bench:edge)
+ *
+ * The same ask served by the Node entry (`npm start`) and by the Worker under `wrangler dev`
+ * (workerd on this machine, through wrangler's local proxy), on one PostgreSQL database and one
+ * stand-in model, one answer at a time, the two targets taking turns. Reports time to first
+ * byte, to first token and to the end (p50 and p90), and the Worker's bundle size. Prints
+ * Markdown; `--write` also puts it in docs/benchmarks.md.
+ */
+import { execFile } from 'node:child_process';
+import { parseArgs } from 'node:util';
+import postgres from 'postgres';
+import { runCli, UsageError } from '../lib/run-cli.ts';
+import { commandArguments, wholeNumber } from './bench-arguments.ts';
+import { writeBenchmarkSection } from './benchmarks-file.ts';
+import { formatMilliseconds, markdownTable, summarize } from './statistics.ts';
+import {
+  cleanEnvironment,
+  killAllChildren,
+  repositoryRoot,
+  runNodeScript,
+  type ServiceChild,
+  startServiceChild,
+  startStandInChild,
+} from './stream-children.ts';
+import { streamQuestions } from './stream-questions.ts';
+import { answerFormat, type Sample, timedAsk } from './timed-ask.ts';
+
+const usage = `usage: npm run bench:edge -- [options]
+
+  --runs N              answers per target (default 50)
+  --ttft-ms N           stand-in time to first token (default 50)
+  --token-delay-ms N    stand-in delay between tokens (default 2)
+  --tokens N            stand-in tokens per reply (default 100)
+  --corpus DIR          documents to ingest (default samples/postgres-docs)
+  --write               put the results in docs/benchmarks.md (replacing an earlier run)
+
+Creates (and drops) a database on the PostgreSQL server of TEST_DATABASE_URL.`;
+
+const sectionHeading = '## Node and Workers (`npm run bench:edge`)';
+
+await runCli(usage, async () => {
+  const { values } = parseArgs({
+    options: {
+      runs: { type: 'string', default: '50' },
+      'ttft-ms': { type: 'string', default: '50' },
+      'token-delay-ms': { type: 'string', default: '2' },
+      tokens: { type: 'string', default: '100' },
+      corpus: { type: 'string', default: 'samples/postgres-docs' },
+      write: { type: 'boolean', default: false },
+    },
+  });
+  const adminUrl = process.env.TEST_DATABASE_URL;
+  if (adminUrl === undefined) {
+    throw new UsageError(
+      'TEST_DATABASE_URL is not set: run it under scripts/test-postgres.sh run --',
+    );
+  }
+  const runs = wholeNumber('runs', values.runs, 1);
+  const timing = {
+    timeToFirstTokenMs: wholeNumber('ttft-ms', values['ttft-ms'], 0),
+    interTokenDelayMs: wholeNumber('token-delay-ms', values['token-delay-ms'], 0),
+    tokenCount: wholeNumber('tokens', values.tokens, 1),
+  };
+
+  const database = `streamrag_bench_edge_${process.pid}`;
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`CREATE DATABASE ${database}`);
+  const urlOf = (name: string) =>
+    Object.assign(new URL(adminUrl), { pathname: `/${name}` }).toString();
+  const databaseUrl = urlOf(database);
+  const children: ServiceChild[] = [];
+  try {
+    const standIn = await startStandInChild(timing);
+    children.push(standIn);
+    const settings = {
+      DATABASE_URL: databaseUrl,
+      PORT: '0',
+      CHAT_MODEL: 'stand-in-chat',
+      OPENAI_BASE_URL: standIn.url,
+      OPENAI_API_KEY: 'bench',
+    };
+    await runNodeScript('scripts/ingest.ts', [values.corpus], cleanEnvironment(settings));
+    // A copy whose role has the search settings (npm run migrate -- --role-settings): its
+    // Worker searches without a transaction around each query.
+    await admin.unsafe(`CREATE DATABASE ${database}_role TEMPLATE ${database}`);
+    const roleSettings = { ...settings, DATABASE_URL: urlOf(`${database}_role`) };
+    await runNodeScript('scripts/migrate.ts', ['--role-settings'], cleanEnvironment(roleSettings));
+
+    const targets: [string, ServiceChild][] = [];
+    const start = async (name: string, script: string, environment: Record<string, string>) => {
+      const child = await startServiceChild(name, script, [], cleanEnvironment(environment));
+      children.push(child);
+      targets.push([name, child]);
+    };
+    await start('Node (`npm start`)', 'src/entry/node.ts', settings);
+    await start(
+      'Workers (`wrangler dev`), SET LOCAL per search',
+      'scripts/dev-worker.ts',
+      settings,
+    );
+    await start('Workers (`wrangler dev`), role settings', 'scripts/dev-worker.ts', roleSettings);
+
+    // Warm-up: JIT, the first connections, the Worker's first (schema-checking) request.
+    for (const [, target] of targets) {
+      for (let warm = 0; warm < 5; warm += 1) {
+        await timedAsk(target.url, answerFormat, streamQuestions[warm] as string);
+      }
+    }
+    const samples = new Map<string, Sample[]>(targets.map(([name]) => [name, []]));
+    for (let run = 0; run < runs; run += 1) {
+      const question = streamQuestions[run % streamQuestions.length] as string;
+      for (let turn = 0; turn < targets.length; turn += 1) {
+        const [name, target] = targets[(run + turn) % targets.length] as [string, ServiceChild];
+        samples.get(name)?.push(await timedAsk(target.url, answerFormat, question));
+      }
+    }
+
+    const rows = targets.map(([name]) => {
+      const taken = samples.get(name) ?? [];
+      const cell = (pick: (sample: Sample) => number) => {
+        const values = taken.map(pick);
+        return `${formatMilliseconds(summarize(values).p50)} / ${formatMilliseconds(percentile90(values))}`;
+      };
+      return [
+        name,
+        cell((sample) => sample.firstByteMs),
+        cell((sample) => sample.firstTokenMs),
+        cell((sample) => sample.totalMs),
+        cell((sample) => sample.server?.retrieveMs ?? Number.NaN),
+      ];
+    });
+    const bundle = await deployCheckLine();
+    const report = [
+      sectionHeading,
+      '',
+      `${runs} answers per target, one at a time, the targets taking turns, from \`npm run bench:edge${commandArguments()}\` on ${new Date().toISOString().slice(0, 10)}. One PostgreSQL 15 database (the manual sample, local embedder, hybrid search); the stand-in answers ${timing.tokenCount} tokens after ${timing.timeToFirstTokenMs} ms, ${timing.interTokenDelayMs} ms apart. Times in ms from sending \`POST /v1/answer\` (p50 / p90). The Worker runs in workerd behind \`wrangler dev\`'s local proxy, with a direct connection where Hyperdrive would pool: this compares runtimes on one machine, not Cloudflare's network.`,
+      '',
+      markdownTable(
+        ['Target', 'First byte', 'First token', 'End', 'Server: retrieve (query + connect)'],
+        rows,
+      ),
+      '',
+      `\`npm run deploy:check\`: ${bundle}`,
+      '',
+    ].join('\n');
+    console.log(report);
+    if (values.write) {
+      await writeBenchmarkSection(sectionHeading, report);
+      console.error('bench:edge: results written to docs/benchmarks.md');
+    }
+    return 0;
+  } finally {
+    for (const child of children.reverse()) await child.stop();
+    killAllChildren();
+    await admin.unsafe(`DROP DATABASE IF EXISTS ${database}_role WITH (FORCE)`);
+    await admin.unsafe(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    await admin.end();
+  }
+});
+
+function percentile90(values: readonly number[]): number {
+  const sorted = [...values].sort((left, right) => left - right);
+  return sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.9) - 1)] ?? Number.NaN;
+}
+
+/** The size line `npm run deploy:check` prints. */
+async function deployCheckLine(): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      ['scripts/deploy-check.ts'],
+      { cwd: repositoryRoot },
+      (error, stdout, stderr) => {
+        if (error) reject(new Error(`deploy:check failed: ${stdout}${stderr}`));
+        else resolve(stdout.trim());
+      },
+    );
+  });
+}
