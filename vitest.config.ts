@@ -7,6 +7,10 @@ import { defineConfig } from 'vitest/config';
  * bindings of wrangler.toml pointed at a real PostgreSQL and the OpenAI stand-in that
  * test/workers/global-setup.ts starts under Node).
  */
+// Miniflare would fetch `request.cf` data from Cloudflare at start; tests need none (and CI has
+// no internet).
+process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= 'false';
+
 export default defineConfig({
   test: {
     testTimeout: 60_000,

@@ -122,9 +122,51 @@ describe.skipIf(engine === undefined)('PostgreSQL stores per request (the Worker
   });
 });
 
+const context = { waitUntil() {}, passThroughOnException() {}, props: {} };
+
+describe.skipIf(engine === undefined)('the Worker entry on an unmigrated database', () => {
+  afterAll(() => engine?.cleanup());
+
+  it('says so on /readyz, and answers without leaking the detail', async () => {
+    const empty = (await engine?.createDatabase()) as Config;
+    const env = { HYPERDRIVE: { connectionString: empty.databaseUrl as string } };
+    const ready = await worker.fetch(new Request('http://worker.test/readyz'), env, context);
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toMatchObject({
+      error: { code: 'schema_outdated', message: expect.stringMatching(/npm run migrate/) },
+    });
+
+    const search = await worker.fetch(
+      new Request('http://worker.test/v1/search?q=bees'),
+      env,
+      context,
+    );
+    expect(search.status).toBe(503);
+    expect(await search.json()).toMatchObject({
+      error: {
+        code: 'schema_outdated',
+        message: expect.stringMatching(/^The database is not set up/),
+      },
+    });
+
+    const answer = await worker.fetch(
+      new Request('http://worker.test/v1/answer', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ question: 'bees?' }),
+      }),
+      env,
+      context,
+    );
+    const text = await answer.text();
+    expect(text).toMatch(
+      /event: error\ndata: \{"code":"retrieval_failed","message":"The database is not set up/,
+    );
+  });
+});
+
 describe('the Worker entry without a database', () => {
   it('answers 503 with what to configure', async () => {
-    const context = { waitUntil() {}, passThroughOnException() {}, props: {} };
     const response = await worker.fetch(new Request('http://worker.test/healthz'), {}, context);
     expect(response.status).toBe(503);
     expect(await response.json()).toEqual({

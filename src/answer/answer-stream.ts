@@ -1,4 +1,5 @@
 import type { EmbeddingsInterface } from '@langchain/core/embeddings';
+import { StreamragError } from '../core/errors.ts';
 import type { Hit, MetadataFilter, SearchMode } from '../core/types.ts';
 import { retrieve } from '../retrieval/retrieve.ts';
 import type { Store } from '../store/store.ts';
@@ -150,6 +151,9 @@ function toAnswerError(
     return { code: 'shutting_down', message: 'The server is shutting down; ask again' };
   }
   if (error instanceof GenerationError) return { code: error.code, message: error.message };
+  if (isSetupError(error)) {
+    return { code: 'retrieval_failed', message: notSetUpMessage };
+  }
   const code: AnswerErrorCode = stage === 'retrieval' ? 'retrieval_failed' : 'internal_error';
   return {
     code,
@@ -158,6 +162,18 @@ function toAnswerError(
         ? 'Searching the documents failed'
         : 'Generating the answer failed unexpectedly',
   };
+}
+
+/** What clients are told when the database does not fit this server (the log has the detail). */
+export const notSetUpMessage =
+  'The database is not set up for this server (schema or embedder); GET /readyz and the server log say how to fix it';
+
+/** A database this server cannot use as it is: not migrated, or made with another embedder. */
+export function isSetupError(error: unknown): error is StreamragError {
+  return (
+    error instanceof StreamragError &&
+    (error.code === 'schema_outdated' || error.code === 'embedder_mismatch')
+  );
 }
 
 export function toAnswerSource(hit: Hit): AnswerSource {

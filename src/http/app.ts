@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { requestId } from 'hono/request-id';
+import { isSetupError, notSetUpMessage } from '../answer/answer-stream.ts';
 import { StreamragError } from '../core/errors.ts';
 import type { AppDependencies, AppEnvironment } from './app-dependencies.ts';
 import { errorBody, HttpError } from './http-error.ts';
@@ -57,6 +58,8 @@ export function createApp(dependencies: AppDependencies): Hono<AppEnvironment> {
       return c.json({ status: 'ready', engine: store.engine });
     } catch (error) {
       logError('readiness check failed', error);
+      // For operators: what to run (npm run migrate) or which embedder the database wants.
+      if (isSetupError(error)) return c.json(errorBody(503, error.code, error.message), 503);
       return c.json(errorBody(503, 'not_ready', 'The database is not reachable'), 503);
     }
   });
@@ -108,6 +111,10 @@ export function createApp(dependencies: AppDependencies): Hono<AppEnvironment> {
       return c.json(errorBody(400, error.code, error.message), 400);
     }
     if (c.req.raw.signal.aborted) return new Response(null, { status: 499 });
+    if (isSetupError(error)) {
+      logError(`${c.req.method} ${c.req.path} (request ${c.get('requestId')}) failed`, error);
+      return c.json(errorBody(503, error.code, notSetUpMessage), 503);
+    }
     logError(`${c.req.method} ${c.req.path} (request ${c.get('requestId')}) failed`, error);
     return c.json(
       errorBody(500, 'internal_error', `Internal error (request id ${c.get('requestId')})`),

@@ -190,10 +190,12 @@ export function createSqlStore(
     return abandonable(
       searchOptions.signal,
       executor.transaction(async (transaction) => {
-        // Not awaited first: the SETs and the search go out in one flight.
-        const settingsApplied = transaction.script(setLocalScript);
-        const hits = transaction.query<Hit>(statement.text, statement.parameters);
-        await settingsApplied;
+        // Not awaited one by one: the SETs and the search go out in one flight (and a failed
+        // SET, which fails the search too, leaves no rejection unhandled).
+        const [, hits] = await Promise.all([
+          transaction.script(setLocalScript),
+          transaction.query<Hit>(statement.text, statement.parameters),
+        ]);
         return hits;
       }),
     );
