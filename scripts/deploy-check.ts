@@ -50,11 +50,23 @@ try {
   const forbidden = inputs.filter((input) =>
     nodeOnlyPackages.some((name) => input.includes(`node_modules/${name}`)),
   );
+  // postgres.js has a build for workerd (cloudflare:sockets); the Node one cannot connect there.
+  const workersPostgres = inputs.some((input) => input.includes('node_modules/postgres/cf/'));
   const kib = (bytes: number) => `${(bytes / 1024).toFixed(0)} KiB`;
   console.log(
     `Worker bundle: ${kib(bundle.byteLength)} (${kib(gzipped)} gzipped), ${inputs.length} modules; ` +
       `limits: ${kib(freePlanLimit)} gzipped on the Free plan, ${kib(paidPlanLimit)} on Paid.`,
   );
+  const toml = await readFile(join(root, 'wrangler.toml'), 'utf8');
+  if (/^id\s*=\s*"0+"/m.test(toml)) {
+    console.warn(
+      'note: wrangler.toml has the placeholder Hyperdrive id; put yours there before `wrangler deploy` (README, "Deploying to Cloudflare Workers").',
+    );
+  }
+  if (!workersPostgres) {
+    console.error("error: the bundle does not hold postgres.js's Workers build (postgres/cf/)");
+    process.exitCode = 1;
+  }
   if (forbidden.length > 0) {
     console.error(`error: Node-only code in the Worker bundle:\n  ${forbidden.join('\n  ')}`);
     process.exitCode = 1;

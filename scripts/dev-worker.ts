@@ -13,6 +13,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { configVariableNames } from '../src/core/config.ts';
+import { withPassword } from './lib/hyperdrive-url.ts';
 
 const host = process.env.HOST ?? '127.0.0.1';
 const port =
@@ -27,9 +28,19 @@ const nodeOnly = new Set([
   'PG_POOL_MAX',
   'SHUTDOWN_GRACE_MS',
 ]);
-const variables = configVariableNames
-  .filter((name) => !nodeOnly.has(name) && process.env[name] !== undefined)
-  .map((name) => `${name}=${JSON.stringify(process.env[name])}`);
+const variables: string[] = [];
+for (const name of configVariableNames) {
+  const value = process.env[name];
+  if (nodeOnly.has(name) || value === undefined) continue;
+  // Single quotes: dotenv takes the value literally (no escapes, no $NAME expansion).
+  if (/['\n\r]/.test(value)) {
+    console.error(
+      `error: ${name} contains a quote or a line break, which an env file cannot carry`,
+    );
+    process.exit(2);
+  }
+  variables.push(`${name}='${value}'`);
+}
 const directory = await mkdtemp(join(tmpdir(), 'streamrag-dev-worker-'));
 const envFile = join(directory, 'worker.env');
 await writeFile(envFile, `${variables.join('\n')}\n`, { mode: 0o600 });
@@ -61,6 +72,11 @@ const wrangler = spawn(
   ],
   { env: environment, stdio: ['ignore', 'pipe', 'inherit'] },
 );
+wrangler.on('error', async (error) => {
+  console.error(`error: could not start wrangler (${error.message}); run npm install first`);
+  await rm(directory, { recursive: true, force: true });
+  process.exit(1);
+});
 let announced = false;
 wrangler.stdout.setEncoding('utf8');
 wrangler.stdout.on('data', (text: string) => {
@@ -76,15 +92,8 @@ process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
 wrangler.on('exit', async (code, signal) => {
   await rm(directory, { recursive: true, force: true });
-  process.exit(code ?? (signal === 'SIGTERM' ? 0 : 1));
+  process.exit(code ?? (signal === 'SIGTERM' || signal === 'SIGINT' ? 0 : 1));
 });
-
-/** Hyperdrive's binding insists on a password; a server that trusts loopback ignores it. */
-function withPassword(url: string): string {
-  const parsed = new URL(url);
-  if (parsed.password === '') parsed.password = 'unused';
-  return parsed.toString();
-}
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

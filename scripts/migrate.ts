@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { openNodeDependencies } from '../src/entry/node-dependencies.ts';
 import { schemaVersion } from '../src/store/migrate.ts';
 import { setRoleSearchSettings } from '../src/store/postgres-request-stores.ts';
+import { storeOptions } from '../src/store/store.ts';
 import { runCli, UsageError } from './lib/run-cli.ts';
 
 const usage = `usage: npm run migrate [-- --role-settings]
@@ -36,11 +37,7 @@ await runCli(usage, async () => {
     if (config.databaseUrl === undefined) {
       throw new UsageError('--role-settings needs DATABASE_URL (a PostgreSQL server)');
     }
-    await setRoleSearchSettings(config.databaseUrl, {
-      efSearch: config.hnswEfSearch,
-      insertBatchRows: 500,
-      indexBuildMemory: config.indexBuildMemory,
-    });
+    await setRoleSearchSettings(config.databaseUrl, storeOptions(config));
     console.log(
       `search settings are now this role's defaults (hnsw.ef_search=${config.hnswEfSearch})`,
     );

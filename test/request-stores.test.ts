@@ -80,12 +80,20 @@ describe.skipIf(engine === undefined)('PostgreSQL stores per request (the Worker
     });
     expect(stdout).toMatch(/schema version 2 on postgres; embedder local-hash-v1/);
     expect(stdout).toMatch(/search settings are now this role's defaults/);
-    const { identity } = await createEmbedder(config);
+    await ingestCorpus(config);
+    const { identity, embeddings } = await createEmbedder(config);
     expect(await inspect(url, identity)).toBe('session');
 
     const { store, close } = postgresRequestStores({ url, identity, options }).perRequest();
     try {
-      expect(await store.search({ text: 'bees', mode: 'text', k: 1 })).toEqual([]);
+      const embedding = await embeddings.embedQuery('bees and flowers');
+      const hits = await store.search({
+        text: 'bees and flowers',
+        mode: 'vector',
+        k: 2,
+        embedding,
+      });
+      expect(hits.map((hit) => hit.title)).toContain('Honeybees');
     } finally {
       await close();
     }
@@ -122,7 +130,12 @@ describe.skipIf(engine === undefined)('PostgreSQL stores per request (the Worker
   });
 });
 
-const context = { waitUntil() {}, passThroughOnException() {}, props: {} };
+const waited: Promise<unknown>[] = [];
+const context = {
+  waitUntil: (work: Promise<unknown>) => waited.push(work),
+  passThroughOnException() {},
+  props: {},
+};
 
 describe.skipIf(engine === undefined)('the Worker entry on an unmigrated database', () => {
   afterAll(() => engine?.cleanup());
@@ -159,13 +172,31 @@ describe.skipIf(engine === undefined)('the Worker entry on an unmigrated databas
       context,
     );
     const text = await answer.text();
+    // Every request's client was closed (an unsettled close would time the test out).
+    await Promise.all(waited);
+    expect(waited).toHaveLength(3);
     expect(text).toMatch(
       /event: error\ndata: \{"code":"retrieval_failed","message":"The database is not set up/,
     );
   });
 });
 
-describe('the Worker entry without a database', () => {
+describe('the Worker entry misconfigured', () => {
+  it('asks for EMBEDDING_DIMENSIONS instead of probing the model in every isolate', async () => {
+    const env = {
+      HYPERDRIVE: { connectionString: 'postgres://unused:unused@127.0.0.1:9/unused' },
+      EMBEDDING_MODEL: 'text-embedding-3-small',
+    };
+    const response = await worker.fetch(new Request('http://worker.test/readyz'), env, context);
+    expect(response.status).toBe(503);
+    expect(await response.json()).toMatchObject({
+      error: {
+        code: 'invalid_config',
+        message: expect.stringMatching(/^Set EMBEDDING_DIMENSIONS/),
+      },
+    });
+  });
+
   it('answers 503 with what to configure', async () => {
     const response = await worker.fetch(new Request('http://worker.test/healthz'), {}, context);
     expect(response.status).toBe(503);

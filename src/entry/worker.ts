@@ -11,13 +11,14 @@
  */
 import type { ExecutionContext } from 'hono';
 import { createGenerator } from '../answer/create-generator.ts';
-import { type Config, parseConfig } from '../core/config.ts';
+import { parseConfig } from '../core/config.ts';
 import { errorMessage, StreamragError } from '../core/errors.ts';
 import { createEmbedder, createEmbeddings } from '../embeddings/create-embedder.ts';
 import { createApp } from '../http/app.ts';
 import { errorBody } from '../http/http-error.ts';
 import { createLifecycle } from '../http/lifecycle.ts';
 import { postgresRequestStores } from '../store/postgres-request-stores.ts';
+import { storeOptions } from '../store/store.ts';
 
 /** The bindings and variables wrangler.toml declares (variables and secrets are strings). */
 export interface WorkerEnvironment {
@@ -40,8 +41,12 @@ export default {
         app = await buildApp(env);
       } catch (error) {
         console.error('streamrag cannot start:', error);
-        const code = error instanceof StreamragError ? error.code : 'internal_error';
-        return Response.json(errorBody(503, code, errorMessage(error)), { status: 503 });
+        // A configuration mistake says what to set; anything else stays in the log.
+        const configuration = error instanceof StreamragError && error.code === 'invalid_config';
+        const body = configuration
+          ? errorBody(503, error.code, errorMessage(error))
+          : errorBody(503, 'not_ready', 'The server could not start; its log says why');
+        return Response.json(body, { status: 503 });
       }
       apps.set(env, app);
     }
@@ -58,7 +63,14 @@ async function buildApp(env: WorkerEnvironment): Promise<WorkerApp> {
         '(or set a DATABASE_URL secret). The embedded PGlite database (DATA_DIR) works only under Node.',
     );
   }
-  // Learns the embedder's dimension (a probe request, unless EMBEDDING_DIMENSIONS is set).
+  if (config.embeddingModel !== undefined && config.embeddingDimensions === undefined) {
+    // Node asks the model once at start; a Worker would ask in every new isolate's first request.
+    throw new StreamragError(
+      'invalid_config',
+      'Set EMBEDDING_DIMENSIONS with EMBEDDING_MODEL on Workers: the dimension of the vectors `npm run migrate` printed for this database.',
+    );
+  }
+  // No network: the dimension is configured (or the local embedder's).
   const { identity } = await createEmbedder(config);
   const stores = postgresRequestStores({
     url: config.databaseUrl,
@@ -83,14 +95,6 @@ async function buildApp(env: WorkerEnvironment): Promise<WorkerApp> {
     // Workers get no SIGTERM: nothing drains, but requests are tracked the same way.
     lifecycle: createLifecycle(),
   });
-}
-
-function storeOptions(config: Config) {
-  return {
-    efSearch: config.hnswEfSearch,
-    insertBatchRows: 500,
-    indexBuildMemory: config.indexBuildMemory,
-  };
 }
 
 /** The string variables and secrets, with DATABASE_URL taken from the Hyperdrive binding. */

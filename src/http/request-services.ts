@@ -26,25 +26,39 @@ export function requestServices(
   }
   return async (c, next) => {
     const scope = source.perRequest();
+    // Arranged before the handler runs, so a request that fails or is abandoned before it has a
+    // response still closes what it opened.
+    const { promise: closed, resolve: settle } = Promise.withResolvers<void>();
+    keepAliveUntil(c, closed);
+    const close = () => {
+      scope.close().then(settle, settle);
+    };
     c.set('services', scope.services);
-    await next();
-    const close = () => scope.close().catch(() => {});
-    const body = c.res.body;
-    let finished: Promise<void>;
-    if (body === null) {
-      finished = close();
-    } else {
-      // The body passes through unchanged; its end, or the client's cancel (which pipeTo
-      // carries back to the answer's stream), closes the services.
-      const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
-      finished = body
-        .pipeTo(writable)
-        .catch(() => {})
-        .then(close);
-      c.res = new Response(readable, c.res);
+    let streaming = false;
+    try {
+      await next();
+      const body = c.res.body;
+      // An event stream still queries the database and the model after its headers; any other
+      // response was complete when the handler returned (and HEAD drops bodies unread).
+      if (body !== null && c.req.method !== 'HEAD' && isEventStream(c.res)) {
+        // The body passes through unchanged; its end, or the client's cancel (which pipeTo
+        // carries back to the answer's stream), closes the services.
+        const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+        body
+          .pipeTo(writable)
+          .catch(() => {})
+          .then(close);
+        c.res = new Response(readable, c.res);
+        streaming = true;
+      }
+    } finally {
+      if (!streaming) close();
     }
-    keepAliveUntil(c, finished);
   };
+}
+
+function isEventStream(response: Response): boolean {
+  return response.headers.get('content-type')?.startsWith('text/event-stream') ?? false;
 }
 
 type WaitUntil = { waitUntil(work: Promise<unknown>): void };

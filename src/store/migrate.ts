@@ -122,14 +122,18 @@ export async function checkSchema(
     );
   }
   if (version > schemaVersion) {
-    throw new StreamragError(
-      'schema_outdated',
+    // Migrations come before the deploy that needs them, so a running build meets them first;
+    // they only add (as Node's migrate() assumes too).
+    console.warn(
       `The database is at schema version ${version}, newer than this build's ${schemaVersion}: deploy the newer build.`,
     );
   }
   const bound = await readBoundIdentity(executor);
   if (bound === undefined) {
-    throw new StreamragError('schema_outdated', 'The database has no embedder recorded');
+    throw new StreamragError(
+      'schema_outdated',
+      'The database has no embedder recorded: run `npm run migrate` once from Node, with the Worker’s embedder settings',
+    );
   }
   assertSameEmbedder(bound, identity);
   return bound;

@@ -4,7 +4,7 @@ import { refuseOnWorkers } from '../core/runtime.ts';
 import type { EmbedderIdentity } from '../core/types.ts';
 import { type Migration, schemaVersion } from './migrate.ts';
 import { openPostgresStore } from './postgres-store.ts';
-import type { Store, StoreOptions } from './store.ts';
+import { type Store, type StoreOptions, storeOptions } from './store.ts';
 
 const migrationsDirectory = new URL('../../sql/', import.meta.url);
 
@@ -40,12 +40,7 @@ export async function openStore(
     'on Workers the app reaches PostgreSQL through the Hyperdrive binding (src/entry/worker.ts); run `npm run migrate` from Node once',
   );
   const migrations = await readMigrations();
-  const options: StoreOptions = {
-    efSearch: config.hnswEfSearch,
-    insertBatchRows: 500,
-    indexBuildMemory: config.indexBuildMemory,
-    ...overrides,
-  };
+  const options: StoreOptions = { ...storeOptions(config), ...overrides };
   if (config.databaseUrl !== undefined) {
     return openPostgresStore({
       url: config.databaseUrl,

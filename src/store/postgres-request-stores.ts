@@ -4,10 +4,8 @@ import type { EmbedderIdentity } from '../core/types.ts';
 import { checkSchema } from './migrate.ts';
 import { postgresExecutor } from './postgres-store.ts';
 import type { SqlExecutor } from './sql-executor.ts';
-import { createSqlStore, sessionSettings } from './sql-store.ts';
-import type { RequestStores, Store, StoreOptions } from './store.ts';
-
-type SearchSettings = 'session' | 'transaction';
+import { createSqlStore, type SettingsScope, sessionSettings } from './sql-store.ts';
+import type { Store, StoreOptions, StoresPerRequest } from './store.ts';
 
 /**
  * PostgreSQL for Cloudflare Workers behind Hyperdrive: a postgres.js client per request, as
@@ -29,14 +27,13 @@ export function postgresRequestStores(settings: {
   url: string;
   identity: EmbedderIdentity;
   options: StoreOptions;
-}): RequestStores {
+}): StoresPerRequest {
   // The result is shared, never the promise: a promise settled by one request's I/O cannot
   // wake another request (workerd: "Cannot perform I/O on behalf of a different request"), so
   // requests that arrive before the first check ends run their own.
-  let known: SearchSettings | undefined;
-  const searchSettings = async (executor: SqlExecutor): Promise<SearchSettings> => {
-    if (known !== undefined) return known;
-    known = await inspectDatabase(executor, settings.identity, settings.options);
+  let known: SettingsScope | undefined;
+  const settingsScope = async (executor: SqlExecutor): Promise<SettingsScope> => {
+    known ??= await inspectDatabase(executor, settings.identity, settings.options);
     return known;
   };
 
@@ -59,12 +56,12 @@ export function postgresRequestStores(settings: {
       });
       let opened: Promise<Store> | undefined;
       const open = () => {
-        opened ??= searchSettings(executor).then((mode) =>
+        opened ??= settingsScope(executor).then((scope) =>
           createSqlStore(executor, {
             engine: 'postgres',
             identity: settings.identity,
             options: settings.options,
-            searchSettings: mode,
+            settingsScope: scope,
             close: async () => {},
           }),
         );
@@ -87,10 +84,10 @@ export async function inspectDatabase(
   executor: SqlExecutor,
   identity: EmbedderIdentity,
   options: StoreOptions,
-): Promise<SearchSettings> {
+): Promise<SettingsScope> {
   await checkSchema(executor, identity);
   const wanted = Object.entries(sessionSettings(options));
-  // Names are our own constants: written into the statement, one column each.
+  // Names are checked constants (sessionSettings): written into the statement, a column each.
   const columns = wanted.map(([name], index) => `current_setting('${name}', true) AS s${index}`);
   const [row] = await executor.query<Record<string, string | null>>(`SELECT ${columns.join(', ')}`);
   return wanted.every(([, value], index) => row?.[`s${index}`] === value)
@@ -98,14 +95,18 @@ export async function inspectDatabase(
     : 'transaction';
 }
 
-/** A store whose every call first waits for `open` (which runs once). */
+type Deferred<Name extends keyof Store> = Store[Name];
+
+/**
+ * A store whose every call first waits for `open` (which runs once). It has nothing to close
+ * of its own: the request's client is closed by the scope that made it.
+ */
 function deferredStore(identity: EmbedderIdentity, open: () => Promise<Store>): Store {
-  const call =
-    <Name extends keyof Store>(name: Name) =>
-    async (...args: unknown[]) => {
-      const store = await open();
-      return (store[name] as (...parameters: unknown[]) => unknown)(...args);
-    };
+  const call = <Name extends Exclude<keyof Store, 'engine' | 'identity' | 'close'>>(
+    name: Name,
+  ): Deferred<Name> =>
+    (async (...args: unknown[]) =>
+      ((await open())[name] as (...parameters: unknown[]) => unknown)(...args)) as Deferred<Name>;
   return {
     engine: 'postgres',
     identity,
@@ -123,7 +124,7 @@ function deferredStore(identity: EmbedderIdentity, open: () => Promise<Store>): 
     deferIndexes: call('deferIndexes'),
     restoreIndexes: call('restoreIndexes'),
     close: async () => {},
-  } as Store;
+  } satisfies Store;
 }
 
 /**
@@ -132,18 +133,21 @@ function deferredStore(identity: EmbedderIdentity, open: () => Promise<Store>): 
  * transaction around each query. An ordinary role may set its own defaults.
  *
  * @example
- * await setRoleSearchSettings(process.env.DATABASE_URL, { efSearch: 100, … });
+ * await setRoleSearchSettings(process.env.DATABASE_URL, storeOptions(config));
  */
 export async function setRoleSearchSettings(url: string, options: StoreOptions): Promise<void> {
   const sql = postgres(url, { max: 1, onnotice: () => {} });
   try {
     // Loads pgvector into the session, so its hnsw.* settings are checked, not placeholders.
     await sql`SELECT '[1]'::vector`;
-    const [row] = await sql<{ database: string }[]>`SELECT current_database() AS database`;
-    const database = `"${(row?.database ?? '').replaceAll('"', '""')}"`;
+    const [row] = await sql<
+      { database: string }[]
+    >`SELECT quote_ident(current_database()) AS database`;
     for (const [name, value] of Object.entries(sessionSettings(options))) {
-      // Names and values are our own validated constants (see sessionSettings).
-      await sql.unsafe(`ALTER ROLE CURRENT_USER IN DATABASE ${database} SET ${name} = '${value}'`);
+      // Checked names and values (sessionSettings); ALTER ROLE takes no parameters.
+      await sql.unsafe(
+        `ALTER ROLE CURRENT_USER IN DATABASE ${row?.database} SET ${name} = '${value}'`,
+      );
     }
   } finally {
     await sql.end({ timeout: 5 });

@@ -30,15 +30,12 @@ export function createSqlStore(
      * with `SET LOCAL` around each search, for transaction-mode poolers such as Hyperdrive that
      * reset a connection between transactions. Default `session`.
      */
-    searchSettings?: 'session' | 'transaction';
+    settingsScope?: SettingsScope;
   },
 ): Store {
   const { identity, options } = settings;
   const setLocalScript = Object.entries(sessionSettings(options))
-    .map(([name, value]) => {
-      if (!/^[\w.]+$/.test(value)) throw new Error(`Unsafe setting ${name}=${value}`);
-      return `SET LOCAL ${name} = '${value}'`;
-    })
+    .map(([name, value]) => `SET LOCAL ${name} = '${value}'`)
     .join('; ');
 
   async function findDocument(collection: string, source: string) {
@@ -183,7 +180,7 @@ export function createSqlStore(
   async function search(query: SearchQuery, searchOptions: SearchOptions = {}): Promise<Hit[]> {
     const statement = searchStatement(query);
     if (statement === undefined) return [];
-    if (settings.searchSettings !== 'transaction') {
+    if (settings.settingsScope !== 'transaction') {
       return executor.query<Hit>(statement.text, statement.parameters, searchOptions);
     }
     searchOptions.signal?.throwIfAborted();
@@ -339,12 +336,9 @@ export function restoreFailedWarning(error: unknown): string {
   );
 }
 
-/**
- * Session settings for every connection (see search-sql.ts). Values are validated config
- * (integers, fixed words), so they may be written into `SET` statements.
- */
+/** Session settings for every connection (see search-sql.ts). */
 export function sessionSettings(options: StoreOptions): Record<string, string> {
-  return {
+  const settings: Record<string, string> = {
     // postgres.js prepares statements; after five runs PostgreSQL would switch to a generic
     // plan, which cannot see that a filter parameter is NULL and scans every chunk instead of
     // the HNSW index (measured: 3 ms → 60 ms at 40k chunks). Plan with the actual values.
@@ -352,7 +346,21 @@ export function sessionSettings(options: StoreOptions): Record<string, string> {
     'hnsw.ef_search': String(options.efSearch),
     'hnsw.iterative_scan': 'relaxed_order',
   };
+  // Written into SET, ALTER ROLE and current_setting() text (SET takes no parameters): only
+  // names and values made of word characters and dots ever get there.
+  for (const [name, value] of Object.entries(settings)) {
+    if (!/^[a-z_][\w.]*$/i.test(name) || !/^[\w.]+$/.test(value)) {
+      throw new Error(`Refusing the setting ${JSON.stringify(name)} = ${JSON.stringify(value)}`);
+    }
+  }
+  return settings;
 }
+
+/**
+ * Where a store's connections get `sessionSettings`: `session` when they already have them
+ * (startup parameters, role defaults), `transaction` when each search sets them itself.
+ */
+export type SettingsScope = 'session' | 'transaction';
 
 /**
  * $1 collection. The last statement of a document write: the row lock it takes is held only

@@ -1,3 +1,4 @@
+import type { Config } from '../core/config.ts';
 import type {
   ChunkInput,
   DocumentInput,
@@ -71,6 +72,22 @@ export interface StoreStats {
   chunks: number;
 }
 
+/**
+ * The store options a configuration asks for.
+ *
+ * @example
+ * const store = await openStore(config, identity); // uses storeOptions(config)
+ */
+export function storeOptions(
+  config: Pick<Config, 'hnswEfSearch' | 'indexBuildMemory'>,
+): StoreOptions {
+  return {
+    efSearch: config.hnswEfSearch,
+    insertBatchRows: 500,
+    indexBuildMemory: config.indexBuildMemory,
+  };
+}
+
 export interface StoreOptions {
   /** hnsw.ef_search for vector queries; the iterative scan goes past it when k needs more. */
   efSearch: number;
@@ -90,7 +107,7 @@ export interface ScopedStore {
  * Stores for runtimes where a connection belongs to the request that opened it (Cloudflare
  * Workers: I/O objects cannot cross requests), so each request opens its own.
  */
-export interface RequestStores {
+export interface StoresPerRequest {
   readonly engine: Store['engine'];
   perRequest(): ScopedStore;
 }

@@ -7,7 +7,9 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
+import { withPassword } from '../../scripts/lib/hyperdrive-url.ts';
 import {
   STAND_IN_CHAT_MODEL,
   STAND_IN_EMBEDDING_MODEL,
@@ -23,20 +25,13 @@ declare module 'vitest' {
     /** The Hyperdrive binding's local connection string (a dummy when the tests skip). */
     hyperdriveUrl: string;
     workerVariables: Record<string, string>;
-    /** The stand-in's control API: GET /streams, POST /timing. */
+    /** The control API: GET /streams, POST /timing (the stand-in), GET /connections. */
     standInControlUrl: string;
   }
 }
 
 /** Never connected to: Hyperdrive's binding needs some URL even when the tests skip. */
 const unusedDatabaseUrl = 'postgres://unused:unused@127.0.0.1:9/unused';
-
-/** Hyperdrive's binding insists on a password; the test cluster trusts loopback and ignores it. */
-function withPassword(url: string): string {
-  const parsed = new URL(url);
-  if (parsed.password === '') parsed.password = 'unused';
-  return parsed.toString();
-}
 
 export default async function setup(project: TestProject) {
   const standIn = await startOpenAIStandIn({
@@ -45,11 +40,23 @@ export default async function setup(project: TestProject) {
     tokenCount: 12,
     dimensions: 64,
   });
+  let databaseUrl = '';
   const control = createServer((request, response) => {
     const send = (body: unknown) => {
       response.writeHead(200, { 'content-type': 'application/json' });
       response.end(JSON.stringify(body));
     };
+    if (request.method === 'GET' && request.url === '/connections') {
+      // Client connections to the Worker's database, this control's own left out.
+      if (databaseUrl === '') return send({ connections: 0 });
+      const admin = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+      admin`SELECT count(*)::int AS n FROM pg_stat_activity
+             WHERE datname = current_database() AND pid <> pg_backend_pid()
+               AND backend_type = 'client backend'`
+        .then(([row]) => send({ connections: row?.n ?? 0 }))
+        .finally(() => admin.end());
+      return;
+    }
     if (request.method === 'GET' && request.url === '/streams') {
       return send({ streams: standIn.chatStreams, requests: standIn.requests.length });
     }
@@ -76,7 +83,6 @@ export default async function setup(project: TestProject) {
     EMBEDDING_DIMENSIONS: '64',
   };
   const engine = testEngines.find((candidate) => candidate.name === 'postgres');
-  let databaseUrl = '';
   if (engine !== undefined) {
     const config = await engine.createDatabase(variables);
     // Migrated and loaded from Node, as an operator does before deploying.

@@ -147,34 +147,61 @@ describe.skipIf(!hasDatabase)('the Worker in workerd', () => {
     for (const response of search) expect(response.status).toBe(200);
   });
 
-  it('stops the model when the client goes away', async () => {
+  /** Starts an answer the stand-in paces slowly, and reads it up to its first token. */
+  async function answerUpToFirstToken(signal?: AbortSignal) {
     await setTiming({ timeToFirstTokenMs: 5, interTokenDelayMs: 50, tokenCount: 200 });
     const before = (await standInStreams()).length;
-    const controller = new AbortController();
-    const response = await ask(
-      '/v1/answer',
-      { question: 'How do bees make honey?', k: 2 },
-      controller.signal,
-    );
+    const response = await ask('/v1/answer', { question: 'How do bees make honey?', k: 2 }, signal);
     const reader = response.body?.pipeThrough(new TextDecoderStream()).getReader();
+    if (reader === undefined) throw new Error('no body');
     let text = '';
     while (!text.includes('event: token')) {
-      const chunk = await reader?.read();
-      if (chunk === undefined || chunk.done) throw new Error('stream ended before a token');
+      const chunk = await reader.read();
+      if (chunk.done) throw new Error('stream ended before a token');
       text += chunk.value;
     }
-    await reader?.cancel();
-    controller.abort();
+    return { reader, before };
+  }
 
+  async function expectClosedByClient(index: number) {
     let stream: StreamRecord | undefined;
-    for (let attempt = 0; attempt < 100; attempt += 1) {
-      stream = (await standInStreams())[before];
-      if (stream?.closedByClient) break;
+    for (let attempt = 0; attempt < 100 && !stream?.closedByClient; attempt += 1) {
       await new Promise((resolve) => setTimeout(resolve, 50));
+      stream = (await standInStreams())[index];
     }
     expect(stream?.closedByClient).toBe(true);
     expect(stream?.finished).toBe(false);
     expect(stream?.tokensSent).toBeLessThan(200);
+  }
+
+  it('stops the model when the client cancels the stream', async () => {
+    const { reader, before } = await answerUpToFirstToken();
+    await reader.cancel();
+    await expectClosedByClient(before);
+  });
+
+  it('stops the model when the client aborts the request', async () => {
+    const controller = new AbortController();
+    const { before } = await answerUpToFirstToken(controller.signal);
+    controller.abort();
+    await expectClosedByClient(before);
+  });
+
+  it('closes every database connection once the answers end', async () => {
+    const connections = async () => {
+      const response = await fetch(`${control}/connections`);
+      return ((await response.json()) as { connections: number }).connections;
+    };
+    const answers = Array.from({ length: 4 }, () =>
+      ask('/v1/answer', { question: 'What is a comet made of?', k: 2 }).then(readEvents),
+    );
+    await Promise.all(answers);
+    let open = await connections();
+    for (let attempt = 0; attempt < 100 && open > 0; attempt += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      open = await connections();
+    }
+    expect(open).toBe(0);
   });
 
   it('answers /readyz from the database and refuses file ingestion with a clear message', async () => {

@@ -9,6 +9,7 @@ import { buildOpenApiDocument } from '../openapi/openapi-document.ts';
  * only on the code, so a strong ETag of the text lets clients revalidate with a 304.
  */
 export function openApiRoutes() {
+  // Shared by requests, also on Workers: building it is computation and Web Crypto, no I/O.
   let built: Promise<{ json: Built; html: Built }> | undefined;
   const build = () => {
     built ??= (async () => {

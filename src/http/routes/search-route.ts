@@ -16,7 +16,9 @@ const defaultSearchK = 10;
  * collection costs one indexed lookup and answers `304`.
  */
 export function searchHandler(dependencies: AppDependencies) {
-  // The search SQL (several kB) is part of every tag: hashed once, not per request.
+  // The search SQL (several kB) is part of every tag: hashed once, not per request. A promise
+  // shared by requests is safe here (unlike on Workers' I/O): it is Web Crypto work, settled
+  // without any request's I/O.
   const searchSqlDigest = strongEtag([searchSqlText]);
   return async (c: Context<AppEnvironment>) => {
     const query = parseOrThrow(searchQuerySchema, c.req.query());
