@@ -9,10 +9,13 @@
  * Markdown; `--write` also puts it in docs/benchmarks.md.
  */
 import { execFile } from 'node:child_process';
-import { parseArgs } from 'node:util';
 import postgres from 'postgres';
 import { runCli, UsageError } from '../lib/run-cli.ts';
-import { commandArguments, wholeNumber } from './bench-arguments.ts';
+import {
+  commandArguments,
+  parseSequentialAskArguments,
+  sequentialAskOptionsUsage,
+} from './bench-arguments.ts';
 import { writeBenchmarkSection } from './benchmarks-file.ts';
 import { formatMilliseconds, markdownTable, summarize } from './statistics.ts';
 import {
@@ -30,39 +33,20 @@ import { answerFormat, type Sample, timedAsk } from './timed-ask.ts';
 const usage = `usage: npm run bench:edge -- [options]
 
   --runs N              answers per target (default 50)
-  --ttft-ms N           stand-in time to first token (default 50)
-  --token-delay-ms N    stand-in delay between tokens (default 2)
-  --tokens N            stand-in tokens per reply (default 100)
-  --corpus DIR          documents to ingest (default samples/postgres-docs)
-  --write               put the results in docs/benchmarks.md (replacing an earlier run)
+${sequentialAskOptionsUsage}
 
 Creates (and drops) a database on the PostgreSQL server of TEST_DATABASE_URL.`;
 
 const sectionHeading = '## Node and Workers (`npm run bench:edge`)';
 
 await runCli(usage, async () => {
-  const { values } = parseArgs({
-    options: {
-      runs: { type: 'string', default: '50' },
-      'ttft-ms': { type: 'string', default: '50' },
-      'token-delay-ms': { type: 'string', default: '2' },
-      tokens: { type: 'string', default: '100' },
-      corpus: { type: 'string', default: 'samples/postgres-docs' },
-      write: { type: 'boolean', default: false },
-    },
-  });
+  const { runs, timing, corpus, write } = parseSequentialAskArguments();
   const adminUrl = process.env.TEST_DATABASE_URL;
   if (adminUrl === undefined) {
     throw new UsageError(
       'TEST_DATABASE_URL is not set: run it under scripts/test-postgres.sh run --',
     );
   }
-  const runs = wholeNumber('runs', values.runs, 1);
-  const timing = {
-    timeToFirstTokenMs: wholeNumber('ttft-ms', values['ttft-ms'], 0),
-    interTokenDelayMs: wholeNumber('token-delay-ms', values['token-delay-ms'], 0),
-    tokenCount: wholeNumber('tokens', values.tokens, 1),
-  };
 
   const database = `streamrag_bench_edge_${process.pid}`;
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
@@ -81,7 +65,7 @@ await runCli(usage, async () => {
       OPENAI_BASE_URL: standIn.url,
       OPENAI_API_KEY: 'bench',
     };
-    await runNodeScript('scripts/ingest.ts', [values.corpus], cleanEnvironment(settings));
+    await runNodeScript('scripts/ingest.ts', [corpus], cleanEnvironment(settings));
     // A copy whose role has the search settings (npm run migrate -- --role-settings): its
     // Worker searches without a transaction around each query.
     await admin.unsafe(`CREATE DATABASE ${database}_role TEMPLATE ${database}`);
@@ -149,7 +133,7 @@ await runCli(usage, async () => {
       '',
     ].join('\n');
     console.log(report);
-    if (values.write) {
+    if (write) {
       await writeBenchmarkSection(sectionHeading, report);
       console.error('bench:edge: results written to docs/benchmarks.md');
     }

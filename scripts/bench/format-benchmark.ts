@@ -12,9 +12,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { runCli } from '../lib/run-cli.ts';
-import { commandArguments, wholeNumber } from './bench-arguments.ts';
+import {
+  commandArguments,
+  parseSequentialAskArguments,
+  sequentialAskOptionsUsage,
+} from './bench-arguments.ts';
 import { writeBenchmarkSection } from './benchmarks-file.ts';
 import { formatCount, formatMilliseconds, markdownTable, summarize } from './statistics.ts';
 import {
@@ -32,11 +35,7 @@ import { type AskFormat, answerFormat, type Sample, timedAsk } from './timed-ask
 const usage = `usage: npm run bench:formats -- [options]
 
   --runs N              answers per format (default 50)
-  --ttft-ms N           stand-in time to first token (default 50)
-  --token-delay-ms N    stand-in delay between tokens (default 2)
-  --tokens N            stand-in tokens per reply (default 100)
-  --corpus DIR          documents to ingest (default samples/postgres-docs)
-  --write               put the results in docs/benchmarks.md (replacing an earlier run)
+${sequentialAskOptionsUsage}
 
 Runs the server (PGlite, in a temporary directory) and the stand-in as child processes.`;
 
@@ -72,22 +71,7 @@ const formats: Format[] = [
 ];
 
 await runCli(usage, async () => {
-  const { values } = parseArgs({
-    options: {
-      runs: { type: 'string', default: '50' },
-      'ttft-ms': { type: 'string', default: '50' },
-      'token-delay-ms': { type: 'string', default: '2' },
-      tokens: { type: 'string', default: '100' },
-      corpus: { type: 'string', default: 'samples/postgres-docs' },
-      write: { type: 'boolean', default: false },
-    },
-  });
-  const runs = wholeNumber('runs', values.runs, 1);
-  const timing = {
-    timeToFirstTokenMs: wholeNumber('ttft-ms', values['ttft-ms'], 0),
-    interTokenDelayMs: wholeNumber('token-delay-ms', values['token-delay-ms'], 0),
-    tokenCount: wholeNumber('tokens', values.tokens, 1),
-  };
+  const { runs, timing, corpus, write } = parseSequentialAskArguments();
   const dataDir = await mkdtemp(join(tmpdir(), 'streamrag-bench-formats-'));
   const children: ServiceChild[] = [];
   try {
@@ -100,7 +84,7 @@ await runCli(usage, async () => {
       OPENAI_BASE_URL: standIn.url,
       OPENAI_API_KEY: 'bench',
     };
-    await runNodeScript('scripts/ingest.ts', [values.corpus], cleanEnvironment(settings));
+    await runNodeScript('scripts/ingest.ts', [corpus], cleanEnvironment(settings));
     const server = await startServiceChild(
       'streamrag',
       'src/entry/node.ts',
@@ -155,7 +139,7 @@ await runCli(usage, async () => {
       '',
     ].join('\n');
     console.log(report);
-    if (values.write) {
+    if (write) {
       await writeBenchmarkSection(sectionHeading, report);
       console.error('bench:formats: results written to docs/benchmarks.md');
     }
