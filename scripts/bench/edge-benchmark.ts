@@ -17,7 +17,7 @@ import {
   sequentialAskOptionsUsage,
 } from './bench-arguments.ts';
 import { writeBenchmarkSection } from './benchmarks-file.ts';
-import { formatMilliseconds, markdownTable, summarize } from './statistics.ts';
+import { formatMilliseconds, markdownTable, percentile, summarize } from './statistics.ts';
 import {
   cleanEnvironment,
   killAllChildren,
@@ -28,7 +28,7 @@ import {
   startStandInChild,
 } from './stream-children.ts';
 import { streamQuestions } from './stream-questions.ts';
-import { answerFormat, type Sample, timedAsk } from './timed-ask.ts';
+import { answerFormat, type Sample, takeTurns, timedAsk } from './timed-ask.ts';
 
 const usage = `usage: npm run bench:edge -- [options]
 
@@ -93,19 +93,16 @@ await runCli(usage, async () => {
       }
     }
     const samples = new Map<string, Sample[]>(targets.map(([name]) => [name, []]));
-    for (let run = 0; run < runs; run += 1) {
-      const question = streamQuestions[run % streamQuestions.length] as string;
-      for (let turn = 0; turn < targets.length; turn += 1) {
-        const [name, target] = targets[(run + turn) % targets.length] as [string, ServiceChild];
-        samples.get(name)?.push(await timedAsk(target.url, answerFormat, question));
-      }
-    }
+    await takeTurns(targets, runs, async ([name, target], question) => {
+      samples.get(name)?.push(await timedAsk(target.url, answerFormat, question));
+    });
 
     const rows = targets.map(([name]) => {
       const taken = samples.get(name) ?? [];
       const cell = (pick: (sample: Sample) => number) => {
         const values = taken.map(pick);
-        return `${formatMilliseconds(summarize(values).p50)} / ${formatMilliseconds(percentile90(values))}`;
+        const sorted = values.sort((left, right) => left - right);
+        return `${formatMilliseconds(percentile(sorted, 0.5))} / ${formatMilliseconds(percentile(sorted, 0.9))}`;
       };
       return [
         name,
@@ -146,11 +143,6 @@ await runCli(usage, async () => {
     await admin.end();
   }
 });
-
-function percentile90(values: readonly number[]): number {
-  const sorted = [...values].sort((left, right) => left - right);
-  return sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.9) - 1)] ?? Number.NaN;
-}
 
 /** p50 of a fresh client's first query (connect, startup, describe, execute) and a pooled one. */
 async function connectionCost(url: string): Promise<{ fresh: number; pooled: number }> {

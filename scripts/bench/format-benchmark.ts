@@ -30,7 +30,7 @@ import {
   startStandInChild,
 } from './stream-children.ts';
 import { streamQuestions } from './stream-questions.ts';
-import { type AskFormat, answerFormat, type Sample, timedAsk } from './timed-ask.ts';
+import { type AskFormat, answerFormat, type Sample, takeTurns, timedAsk } from './timed-ask.ts';
 
 const usage = `usage: npm run bench:formats -- [options]
 
@@ -99,18 +99,13 @@ await runCli(usage, async () => {
 
     const samples = new Map<Format, Sample[]>(formats.map((format) => [format, []]));
     const cpu = new Map<Format, number>(formats.map((format) => [format, 0]));
-    for (let run = 0; run < runs; run += 1) {
-      const question = streamQuestions[run % streamQuestions.length] as string;
-      // Each round starts with a different format.
-      for (let turn = 0; turn < formats.length; turn += 1) {
-        const format = formats[(run + turn) % formats.length] as Format;
-        const before = await processCpuMilliseconds(server.pid);
-        const sample = await timedAsk(server.url, format, question);
-        const after = await processCpuMilliseconds(server.pid);
-        samples.get(format)?.push(sample);
-        cpu.set(format, (cpu.get(format) ?? 0) + after.mainThread - before.mainThread);
-      }
-    }
+    await takeTurns(formats, runs, async (format, question) => {
+      const before = await processCpuMilliseconds(server.pid);
+      const sample = await timedAsk(server.url, format, question);
+      const after = await processCpuMilliseconds(server.pid);
+      samples.get(format)?.push(sample);
+      cpu.set(format, (cpu.get(format) ?? 0) + after.mainThread - before.mainThread);
+    });
 
     const rows = formats.map((format) => {
       const taken = samples.get(format) ?? [];

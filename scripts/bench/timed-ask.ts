@@ -1,4 +1,5 @@
 import { createParser } from 'eventsource-parser';
+import { streamQuestions } from './stream-questions.ts';
 
 /** How to ask in one wire format, and how to tell its token messages. */
 export interface AskFormat {
@@ -70,4 +71,24 @@ export async function timedAsk(
   sample.totalMs = performance.now() - started;
   if (sample.tokens === 0) throw new Error(`${format.path} streamed no token`);
   return sample;
+}
+
+/**
+ * `runs` rounds in which every contestant answers the round's question, one at a time; each
+ * round starts with a different contestant, so a noisy neighbour hits all of them alike.
+ *
+ * @example
+ * await takeTurns(targets, 50, async (target, question) => { samples.push(await timedAsk(…)); });
+ */
+export async function takeTurns<Contestant>(
+  contestants: readonly Contestant[],
+  runs: number,
+  ask: (contestant: Contestant, question: string) => Promise<void>,
+): Promise<void> {
+  for (let run = 0; run < runs; run += 1) {
+    const question = streamQuestions[run % streamQuestions.length] as string;
+    for (let turn = 0; turn < contestants.length; turn += 1) {
+      await ask(contestants[(run + turn) % contestants.length] as Contestant, question);
+    }
+  }
 }

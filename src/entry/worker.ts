@@ -98,7 +98,7 @@ async function buildApp(env: WorkerEnvironment): Promise<WorkerApp> {
 }
 
 /** The string variables and secrets, with DATABASE_URL taken from the Hyperdrive binding. */
-export function workerVariables(env: WorkerEnvironment): Record<string, string | undefined> {
+function workerVariables(env: WorkerEnvironment): Record<string, string | undefined> {
   const variables: Record<string, string | undefined> = {};
   for (const [name, value] of Object.entries(env)) {
     if (typeof value === 'string') variables[name] = value;
